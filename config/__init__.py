@@ -1,0 +1,1 @@
+"""Settings and the plan catalog, loaded from TOML into frozen dataclasses."""

@@ -1,0 +1,274 @@
+"""Settings: one TOML file, validated into frozen dataclasses at start."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from importlib import resources
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from config.errors import ConfigError, UnknownPlan
+from config.plans import Catalog, _money, load_catalog
+
+PROVIDERS = ("jaas", "cometchat", "wll", "events")
+SYNCHRONOUS = ("normal", "full")
+_ACCOUNT_KEYS = {
+    "id",
+    "provider",
+    "app_id",
+    "plan",
+    "cycle_anchor",
+    "timezone",
+    "webhook_secrets",
+    "signature_tolerance_s",
+    "plan_changes",
+    "cancel_at",
+    "internal_email_domains",
+    "cost_per_mau",
+    "recording_rounding",
+    "alert_emails",
+    "options",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class PlanChange:
+    """A plan switch requested at an instant (an upgrade applies at once, a downgrade later)."""
+
+    at: datetime
+    plan: str
+
+
+@dataclass(frozen=True, slots=True)
+class Account:
+    """One monitored provider account; its id appears in the webhook URL."""
+
+    id: str
+    provider: str
+    plan: str
+    cycle_anchor: date
+    timezone: str = "UTC"
+    app_id: str | None = None
+    webhook_secrets: tuple[str, ...] = ()
+    signature_tolerance_s: int = 300
+    plan_changes: tuple[PlanChange, ...] = ()
+    cancel_at: datetime | None = None
+    internal_email_domains: tuple[str, ...] = ()
+    cost_per_mau: Decimal | None = None
+    recording_rounding: str = "up"
+    alert_emails: tuple[str, ...] = ()
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def tz(self) -> ZoneInfo:
+        """The account's timezone."""
+        return ZoneInfo(self.timezone)
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Everything the service needs, validated."""
+
+    storage_path: Path
+    accounts: Mapping[str, Account]
+    catalog: Catalog
+    synchronous: str = "normal"
+    max_body_bytes: int = 1024 * 1024
+    host: str = "127.0.0.1"
+    port: int = 8000
+    workers: int = 2
+    source: str = "built-in demo config"
+
+
+def resolve_secret(key: str, value: Any, environ: Mapping[str, str]) -> str:
+    """Return an inline secret, or the variable named by ``env:NAME``."""
+    if not isinstance(value, str) or not value:
+        raise ConfigError(key, "must be a non-empty string")
+    if value.startswith("env:"):
+        name = value[4:]
+        if name not in environ or not environ[name]:
+            raise ConfigError(key, f"environment variable {name} is not set")
+        return environ[name]
+    return value
+
+
+def _instant(key: str, value: Any, tz: ZoneInfo) -> datetime:
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            raise ConfigError(key, f"not an ISO instant: {value!r}") from None
+    elif isinstance(value, date) and not isinstance(value, datetime):
+        value = datetime(value.year, value.month, value.day)
+    if not isinstance(value, datetime):
+        raise ConfigError(key, "must be a date-time")
+    instant: datetime = value if value.tzinfo else value.replace(tzinfo=tz)
+    return instant.astimezone(UTC)
+
+
+def _int(key: str, value: Any, minimum: int = 0) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
+        raise ConfigError(key, f"must be a whole number >= {minimum}")
+    return value
+
+
+def _strings(key: str, value: Any) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ConfigError(key, "must be a list of strings")
+    return tuple(value)
+
+
+def _account(i: int, raw: Any, catalog: Catalog, environ: Mapping[str, str]) -> Account:
+    key = f"accounts[{i}]"
+    if not isinstance(raw, Mapping):
+        raise ConfigError(key, "must be a table")
+    unknown = set(raw) - _ACCOUNT_KEYS
+    if unknown:
+        raise ConfigError(f"{key}.{sorted(unknown)[0]}", "unknown key")
+    for required in ("id", "provider", "plan", "cycle_anchor"):
+        if required not in raw:
+            raise ConfigError(f"{key}.{required}", "missing")
+    account_id = raw["id"]
+    if (
+        not isinstance(account_id, str)
+        or not account_id.replace("-", "").replace("_", "").isalnum()
+    ):
+        raise ConfigError(f"{key}.id", "letters, digits, '-' and '_' only")
+    key = f"accounts.{account_id}"
+    if raw["provider"] not in PROVIDERS:
+        raise ConfigError(f"{key}.provider", f"must be one of {PROVIDERS}")
+    timezone = raw.get("timezone", "UTC")
+    try:
+        tz = ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"{key}.timezone", f"unknown timezone {timezone!r}") from None
+    anchor = raw["cycle_anchor"]
+    if isinstance(anchor, str):
+        try:
+            anchor = date.fromisoformat(anchor)
+        except ValueError:
+            raise ConfigError(f"{key}.cycle_anchor", f"not a date: {anchor!r}") from None
+    if not isinstance(anchor, date) or isinstance(anchor, datetime):
+        raise ConfigError(f"{key}.cycle_anchor", "must be a date like 2026-03-08")
+    plans = [raw["plan"]]
+    changes = []
+    for j, change in enumerate(raw.get("plan_changes", [])):
+        ckey = f"{key}.plan_changes[{j}]"
+        if not isinstance(change, Mapping) or "at" not in change or "plan" not in change:
+            raise ConfigError(ckey, "needs 'at' and 'plan'")
+        changes.append(PlanChange(_instant(f"{ckey}.at", change["at"], tz), str(change["plan"])))
+        plans.append(str(change["plan"]))
+    for plan_id in plans:
+        try:
+            plan = catalog.get(plan_id)
+        except UnknownPlan:
+            raise ConfigError(f"{key}.plan", f"unknown plan {plan_id!r}") from None
+        if plan.provider != raw["provider"]:
+            raise ConfigError(f"{key}.plan", f"{plan_id!r} is a {plan.provider} plan")
+    rounding = raw.get("recording_rounding", "up")
+    if rounding not in ("up", "exact"):
+        raise ConfigError(f"{key}.recording_rounding", "must be 'up' or 'exact'")
+    secrets = _strings(f"{key}.webhook_secrets", raw.get("webhook_secrets", []))
+    cost = raw.get("cost_per_mau")
+    options = raw.get("options", {})
+    if not isinstance(options, Mapping):
+        raise ConfigError(f"{key}.options", "must be a table")
+    return Account(
+        id=account_id,
+        provider=raw["provider"],
+        plan=raw["plan"],
+        cycle_anchor=anchor,
+        timezone=timezone,
+        app_id=raw.get("app_id"),
+        webhook_secrets=tuple(
+            resolve_secret(f"{key}.webhook_secrets[{j}]", s, environ) for j, s in enumerate(secrets)
+        ),
+        signature_tolerance_s=_int(
+            f"{key}.signature_tolerance_s", raw.get("signature_tolerance_s", 300), 1
+        ),
+        plan_changes=tuple(sorted(changes, key=lambda c: c.at)),
+        cancel_at=_instant(f"{key}.cancel_at", raw["cancel_at"], tz)
+        if "cancel_at" in raw
+        else None,
+        internal_email_domains=_strings(
+            f"{key}.internal_email_domains", raw.get("internal_email_domains", [])
+        ),
+        cost_per_mau=None if cost is None else _money(f"{key}.cost_per_mau", cost),
+        recording_rounding=rounding,
+        alert_emails=_strings(f"{key}.alert_emails", raw.get("alert_emails", [])),
+        options=dict(options),
+    )
+
+
+def parse_settings(data: Mapping[str, Any], environ: Mapping[str, str], source: str) -> Settings:
+    """Validate a parsed TOML document into `Settings`; raise `ConfigError` naming the key."""
+    known = {"storage", "server", "receiver", "accounts", "plans"}
+    unknown = set(data) - known
+    if unknown:
+        raise ConfigError(sorted(unknown)[0], "unknown section")
+    catalog = load_catalog(data.get("plans", {}))
+    storage = data.get("storage", {})
+    server = data.get("server", {})
+    receiver = data.get("receiver", {})
+    path = storage.get("path", "var/meterwise.db")
+    if not isinstance(path, str) or not path:
+        raise ConfigError("storage.path", "must be a file path")
+    synchronous = storage.get("synchronous", "normal")
+    if synchronous not in SYNCHRONOUS:
+        raise ConfigError("storage.synchronous", f"must be one of {SYNCHRONOUS}")
+    raw_accounts = data.get("accounts", [])
+    if not isinstance(raw_accounts, list):
+        raise ConfigError("accounts", "must be an array of tables ([[accounts]])")
+    accounts: dict[str, Account] = {}
+    for i, raw in enumerate(raw_accounts):
+        account = _account(i, raw, catalog, environ)
+        if account.id in accounts:
+            raise ConfigError(f"accounts.{account.id}.id", "duplicate account id")
+        accounts[account.id] = account
+    return Settings(
+        storage_path=Path(path),
+        accounts=accounts,
+        catalog=catalog,
+        synchronous=synchronous,
+        max_body_bytes=_int("receiver.max_body_bytes", receiver.get("max_body_bytes", 1 << 20), 1),
+        host=str(server.get("host", "127.0.0.1")),
+        port=_int("server.port", server.get("port", 8000), 1),
+        workers=_int("server.workers", server.get("workers", 2), 1),
+        source=source,
+    )
+
+
+def find_config(explicit: str | None, environ: Mapping[str, str]) -> Path | None:
+    """``--config``, else ``$METERWISE_CONFIG``, else ``./meterwise.toml``, else None (demo)."""
+    if explicit:
+        return Path(explicit)
+    if environ.get("METERWISE_CONFIG"):
+        return Path(environ["METERWISE_CONFIG"])
+    local = Path("meterwise.toml")
+    return local if local.exists() else None
+
+
+def load_settings(path: str | None = None, environ: Mapping[str, str] | None = None) -> Settings:
+    """Find, read and validate the configuration (the built-in demo config as a last resort)."""
+    environ = os.environ if environ is None else environ
+    found = find_config(path, environ)
+    if found is None:
+        text = resources.files("config").joinpath("demo.toml").read_text(encoding="utf-8")
+        source = "built-in demo config"
+    else:
+        try:
+            text = found.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise ConfigError(str(found), f"cannot read: {exc.strerror}") from None
+        source = str(found)
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(source, f"not valid TOML: {exc}") from None
+    return parse_settings(data, environ, source)

@@ -1,0 +1,181 @@
+"""The SQLite database: schema, and one connection per process and thread (never at import)."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+from pathlib import Path
+
+import sqlite_utils
+
+SCHEMA_VERSION = 1
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS events (
+    id INTEGER PRIMARY KEY,
+    account TEXT NOT NULL,
+    provider TEXT NOT NULL,
+    idempotency_key TEXT NOT NULL,
+    event_type TEXT NOT NULL,
+    session_id TEXT,
+    ts_ms INTEGER NOT NULL,
+    fqn TEXT,
+    app_id TEXT,
+    received_at_ms INTEGER NOT NULL,
+    body BLOB NOT NULL,
+    UNIQUE (account, idempotency_key)
+);
+CREATE INDEX IF NOT EXISTS events_account_type_ts ON events (account, event_type, ts_ms);
+CREATE INDEX IF NOT EXISTS events_account_received ON events (account, received_at_ms);
+
+-- JaaS USAGE: one row per element of data[].
+CREATE TABLE IF NOT EXISTS usage_devices (
+    event_id INTEGER NOT NULL REFERENCES events(id),
+    account TEXT NOT NULL,
+    session_id TEXT,
+    ts_ms INTEGER NOT NULL,
+    device_id TEXT NOT NULL,
+    user_id TEXT,
+    email TEXT,
+    kid TEXT,
+    call_direction TEXT,
+    participant_id TEXT
+);
+CREATE INDEX IF NOT EXISTS usage_devices_account_ts ON usage_devices (account, ts_ms);
+
+-- The first time each distinct entity (a JaaS device, a chat user...) was seen in a cycle,
+-- kept at ingest so that MAU never needs COUNT(DISTINCT) over the raw rows.
+CREATE TABLE IF NOT EXISTS entity_first_seen (
+    account TEXT NOT NULL,
+    metric TEXT NOT NULL,
+    cycle_start_ms INTEGER NOT NULL,
+    entity TEXT NOT NULL,
+    first_ts_ms INTEGER NOT NULL,
+    session_id TEXT,
+    user_id TEXT,
+    email TEXT,
+    PRIMARY KEY (account, metric, cycle_start_ms, entity)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS entity_first_seen_ts
+    ON entity_first_seen (account, metric, cycle_start_ms, first_ts_ms);
+
+CREATE TABLE IF NOT EXISTS participants (
+    event_id INTEGER NOT NULL REFERENCES events(id),
+    account TEXT NOT NULL,
+    session_id TEXT,
+    ts_ms INTEGER NOT NULL,
+    event_type TEXT NOT NULL,
+    lobby INTEGER NOT NULL,
+    joined INTEGER NOT NULL,
+    participant_id TEXT,
+    user_id TEXT,
+    name TEXT,
+    email TEXT,
+    moderator INTEGER,
+    disconnect_reason TEXT,
+    is_breakout INTEGER,
+    breakout_room_id TEXT
+);
+CREATE INDEX IF NOT EXISTS participants_account_session ON participants (account, session_id);
+
+CREATE TABLE IF NOT EXISTS recordings (
+    event_id INTEGER NOT NULL REFERENCES events(id),
+    account TEXT NOT NULL,
+    session_id TEXT,
+    ts_ms INTEGER NOT NULL,
+    event_type TEXT NOT NULL,
+    duration_sec INTEGER,
+    start_ts_ms INTEGER,
+    end_ts_ms INTEGER,
+    recording_session_id TEXT,
+    initiator_id TEXT,
+    link TEXT
+);
+CREATE INDEX IF NOT EXISTS recordings_account_ts ON recordings (account, ts_ms);
+
+CREATE TABLE IF NOT EXISTS uploads (
+    event_id INTEGER NOT NULL REFERENCES events(id),
+    account TEXT NOT NULL,
+    session_id TEXT,
+    ts_ms INTEGER NOT NULL,
+    event_type TEXT NOT NULL,
+    link TEXT
+);
+CREATE INDEX IF NOT EXISTS uploads_account_ts ON uploads (account, ts_ms);
+
+CREATE TABLE IF NOT EXISTS rooms (
+    event_id INTEGER NOT NULL REFERENCES events(id),
+    account TEXT NOT NULL,
+    session_id TEXT,
+    ts_ms INTEGER NOT NULL,
+    event_type TEXT NOT NULL,
+    conference TEXT,
+    is_breakout INTEGER,
+    breakout_room_id TEXT
+);
+CREATE INDEX IF NOT EXISTS rooms_account_session ON rooms (account, session_id);
+
+-- DIAL_*, SIP_* and LIVE_STREAM_*: STARTED/ENDED halves, paired into intervals later.
+CREATE TABLE IF NOT EXISTS calls (
+    event_id INTEGER NOT NULL REFERENCES events(id),
+    account TEXT NOT NULL,
+    session_id TEXT,
+    ts_ms INTEGER NOT NULL,
+    event_type TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    phase TEXT NOT NULL,
+    participant_id TEXT,
+    nick TEXT,
+    sip_address TEXT
+);
+CREATE INDEX IF NOT EXISTS calls_account_ts ON calls (account, ts_ms);
+
+-- Rejected and duplicate deliveries, counted per account, reason and hour; no bodies.
+CREATE TABLE IF NOT EXISTS delivery_counts (
+    account TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    hour_ms INTEGER NOT NULL,
+    count INTEGER NOT NULL,
+    PRIMARY KEY (account, reason, hour_ms)
+) WITHOUT ROWID;
+"""
+
+_local = threading.local()
+
+
+def connect(path: str | os.PathLike[str], synchronous: str = "normal") -> sqlite_utils.Database:
+    """Open a connection with WAL, a busy timeout and the schema in place."""
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    # isolation_level=None: we issue BEGIN IMMEDIATE ourselves, so a writer takes the lock
+    # up front instead of failing to upgrade a read lock under contention.
+    conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False, timeout=30)
+    conn.execute("PRAGMA busy_timeout = 30000")
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute(f"PRAGMA synchronous = {synchronous.upper()}")
+    conn.execute("PRAGMA foreign_keys = ON")
+    db = sqlite_utils.Database(conn)
+    if conn.execute("PRAGMA user_version").fetchone()[0] < SCHEMA_VERSION:
+        try:
+            conn.executescript(
+                f"BEGIN IMMEDIATE;{SCHEMA}PRAGMA user_version = {SCHEMA_VERSION};COMMIT;"
+            )
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+    return db
+
+
+def get_db(path: str | os.PathLike[str], synchronous: str = "normal") -> sqlite_utils.Database:
+    """This process's and thread's connection to ``path``, opened on first use.
+
+    Keyed by pid so that a connection inherited across fork() is never reused.
+    """
+    key = (os.getpid(), str(path))
+    cache = getattr(_local, "dbs", None)
+    if cache is None:
+        cache = _local.dbs = {}
+    if key not in cache:
+        cache[key] = connect(path, synchronous)
+    return cache[key]

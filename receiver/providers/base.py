@@ -1,0 +1,86 @@
+"""Values shared by the provider adapters: the parsed event and the payload error."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+
+class BadPayload(Exception):
+    """Raised when a body cannot be accepted; carries the HTTP status and an error code."""
+
+    def __init__(self, status: int, code: str, detail: str) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.code = code
+        self.detail = detail
+
+
+@dataclass(frozen=True, slots=True)
+class Entity:
+    """A distinct thing counted once per cycle (a device, a user) seen at ``ts_ms``."""
+
+    metric: str
+    entity: str
+    ts_ms: int
+    session_id: str | None = None
+    user_id: str | None = None
+    email: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Parsed:
+    """One authenticated event, ready to store: envelope, normalized rows, entities."""
+
+    idempotency_key: str
+    event_type: str
+    ts_ms: int
+    session_id: str | None
+    fqn: str | None
+    app_id: str | None
+    body: bytes
+    rows: Mapping[str, list[dict[str, Any]]] = field(default_factory=dict)
+    entities: tuple[Entity, ...] = ()
+
+
+def load_json(raw: bytes) -> Any:
+    """Decode a JSON body or raise `BadPayload` 400."""
+    try:
+        return json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise BadPayload(400, "invalid_json", f"body is not valid JSON: {exc}") from None
+
+
+def as_bool(value: Any) -> bool | None:
+    """A real boolean from ``true``/``"true"`` (JaaS sends both), else None."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        return value.strip().lower() == "true"
+    return None
+
+
+def as_str(value: Any) -> str | None:
+    """A string field, or None when absent or of another type."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return str(value)
+    return None
+
+
+def as_int(value: Any) -> int | None:
+    """An integer field (also from an integral float or a digit string), else None."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        return int(value)
+    return None

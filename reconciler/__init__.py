@@ -1,0 +1,1 @@
+"""Billing cycles, usage, invoices, forecasts and reports over what the receiver stored."""

@@ -1,0 +1,98 @@
+"""Domain values of the reconciler: frozen dataclasses passed between pure functions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class BillingCycle:
+    """A billing period [start, end), both aware UTC datetimes."""
+
+    start: datetime
+    end: datetime
+
+    def contains(self, instant: datetime) -> bool:
+        """True when ``instant`` falls inside the cycle."""
+        return self.start <= instant < self.end
+
+    def fraction_left(self, instant: datetime) -> Decimal:
+        """The share of the cycle after ``instant``, exact to the second."""
+        total = int((self.end - self.start).total_seconds())
+        left = int((self.end - instant).total_seconds())
+        return Decimal(max(0, min(left, total))) / Decimal(total)
+
+    @property
+    def days(self) -> float:
+        """Length in days (a month is 28 to 31, or a fraction around DST changes)."""
+        return (self.end - self.start).total_seconds() / 86400
+
+
+@dataclass(frozen=True, slots=True)
+class PlanPeriod:
+    """One plan in force over [start, end) inside a cycle."""
+
+    plan_id: str
+    start: datetime
+    end: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class MetricUsage:
+    """A metered quantity over a cycle as of an instant."""
+
+    name: str
+    used: Decimal
+    unit: str = "units"
+    estimated: bool = False
+    open_intervals: int = 0
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Forecast:
+    """End-of-cycle projection of one metric, with a band and the projected crossing."""
+
+    metric: str
+    value: Decimal
+    low: Decimal
+    high: Decimal
+    crossing: datetime | None
+    confidence: str
+    method: str
+
+
+@dataclass(frozen=True, slots=True)
+class InvoiceLine:
+    """One line of an invoice; ``amount`` is rounded half-up to the cent."""
+
+    code: str
+    description: str
+    quantity: Decimal
+    unit_price: Decimal
+    amount: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class Invoice:
+    """The invoice issued at the end of a cycle."""
+
+    issued_on: datetime
+    lines: tuple[InvoiceLine, ...] = field(default_factory=tuple)
+
+    @property
+    def total(self) -> Decimal:
+        """The sum of the lines."""
+        return sum((line.amount for line in self.lines), Decimal("0.00"))
+
+
+@dataclass(frozen=True, slots=True)
+class Attribution:
+    """MAU attributed to one internal user (or to nobody: ``user`` None)."""
+
+    user: str | None
+    name: str | None
+    mau: int
+    amount: Decimal

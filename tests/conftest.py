@@ -1,0 +1,116 @@
+"""Fixtures: settings from a literal dict, a real SQLite file, the real app over HTTP."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+from werkzeug.serving import make_server
+
+from config.settings import Settings, parse_settings
+from receiver import create_app
+from receiver.db import connect
+from receiver.testing import APP_ID, signed
+
+SECRET = "whsec_test0000000000000000000000000001"
+SECOND_SECRET = "whsec_test0000000000000000000000000002"
+
+
+def base_config(db_path: Path, **account: Any) -> dict[str, Any]:
+    """A config document with one JaaS account ``acme`` (fields overridable)."""
+    acct = {
+        "id": "acme",
+        "provider": "jaas",
+        "plan": "jaas-basic",
+        "app_id": APP_ID,
+        "cycle_anchor": "2026-03-08",
+        "timezone": "UTC",
+        "webhook_secrets": [SECRET, "env:ACME_WHSEC_2"],
+        "signature_tolerance_s": 300,
+    }
+    acct.update(account)
+    return {
+        "storage": {"path": str(db_path)},
+        "receiver": {"max_body_bytes": 65536},
+        "accounts": [acct],
+    }
+
+
+@pytest.fixture
+def db_path(tmp_path: Path) -> Path:
+    return tmp_path / "meterwise.db"
+
+
+@pytest.fixture
+def settings(db_path: Path) -> Settings:
+    return parse_settings(base_config(db_path), {"ACME_WHSEC_2": SECOND_SECRET}, "test")
+
+
+class Clock:
+    """A settable clock: real time unless ``fixed`` is set."""
+
+    def __init__(self) -> None:
+        self.fixed: float | None = None
+
+    def __call__(self) -> float:
+        return time.time() if self.fixed is None else self.fixed
+
+
+class LiveServer:
+    """The real Flask app served over HTTP on 127.0.0.1 in a thread."""
+
+    def __init__(self, settings: Settings, clock: Clock) -> None:
+        self.settings = settings
+        try:
+            connect(settings.storage_path).conn.close()  # as `meterwise serve` does at start
+        except OSError:
+            pass  # the health test wants an unopenable path
+        self.app = create_app(settings, clock=clock)
+        self.server = make_server("127.0.0.1", 0, self.app, threaded=True)
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+        self.thread = threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True)
+        self.session = requests.Session()
+
+    def post(self, path: str, body: bytes, headers: dict[str, str]) -> requests.Response:
+        return self.session.post(self.url + path, data=body, headers=headers, timeout=30)
+
+    def send(
+        self,
+        doc: dict[str, Any] | bytes,
+        *,
+        account: str = "acme",
+        secret: str = SECRET,
+        t: int | None = None,
+    ) -> requests.Response:
+        body, headers = signed(doc, secret, int(time.time()) if t is None else t)
+        return self.post(f"/webhooks/jaas/{account}", body, headers)
+
+    def query(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        conn = sqlite3.connect(self.settings.storage_path)
+        try:
+            return conn.execute(sql, params).fetchall()
+        finally:
+            conn.close()
+
+    def count(self, table: str = "events") -> int:
+        return int(self.query(f"SELECT count(*) FROM {table}")[0][0])
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def live(settings: Settings, clock: Clock) -> Iterator[LiveServer]:
+    server = LiveServer(settings, clock)
+    server.thread.start()
+    yield server
+    server.server.shutdown()
+    server.session.close()
