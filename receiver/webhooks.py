@@ -9,7 +9,7 @@ from flask import Blueprint, current_app, g, jsonify, request
 from flask.typing import ResponseReturnValue
 
 from config.settings import Settings
-from receiver.db import get_db
+from receiver.db import get_db, write_lock
 from receiver.metrics import get_metrics
 from receiver.providers import PROVIDERS
 from receiver.providers.base import BadPayload
@@ -32,10 +32,15 @@ def _is_json(mimetype: str) -> bool:
 def _read_body(limit: int) -> bytes | None:
     """The raw body, or None when it is larger than ``limit`` bytes (read at most limit+1)."""
     length = request.content_length
-    if length is not None and length > limit:
-        return None
-    raw = request.stream.read(limit + 1)
-    return None if len(raw) > limit else raw
+    if length is not None:
+        return None if length > limit else request.get_data(cache=False)
+    chunks, size = [], 0  # chunked transfer: read in pieces, stop past the limit
+    while chunk := request.stream.read(65536):
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 @bp.post("/webhooks/<provider>/<account_id>")
@@ -88,7 +93,8 @@ def receive(provider: str, account_id: str) -> ResponseReturnValue:
     g.event_type = events[0].event_type if events else None
     kind = settings.catalog.get(account.plan).cycle
     try:
-        new_ids = store_events(db, account, provider, kind, events, now_ms)
+        with write_lock(settings.storage_path):
+            new_ids = store_events(db, account, provider, kind, events, now_ms)
     except sqlite3.OperationalError as exc:
         # Locked or unwritable: not acknowledged, so the provider will retry.
         metrics.rejected.labels(provider, "storage_unavailable").inc()

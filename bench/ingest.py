@@ -1,0 +1,162 @@
+"""Ingest throughput: our verified, stored, normalized endpoint vs a bare Flask endpoint.
+
+Both run under the same gunicorn settings and are driven alternately with the same kind of
+pre-signed USAGE deliveries (unique idempotency keys, so every one of ours is a real insert).
+Uses wrk when installed, else a Python multi-process load generator. Prints requests/s for
+each, the ratio (target >= 0.8) and p50/p99 latency.
+
+    python bench/ingest.py [--seconds 8] [--rounds 3] [--workers 2] [--connections 16]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench._servers import start, stop  # noqa: E402
+from receiver.testing import envelope, signed  # noqa: E402
+
+SECRET = "whsec_bench00000000000000000000000000"
+LUA = r"""
+local reqs = {}
+local counter = 0
+function init(args)
+  for line in io.lines(args[1]) do
+    local sig, body = line:match("([^\t]+)\t(.*)")
+    reqs[#reqs + 1] = wrk.format("POST", "/webhooks/jaas/bench",
+      {["Content-Type"] = "application/json", ["X-Jaas-Signature"] = sig}, body)
+  end
+  counter = tonumber(args[2]) or 0
+end
+function request()
+  counter = counter + 1
+  return reqs[(counter % #reqs) + 1]
+end
+done = function(summary, latency, requests)
+  io.write(string.format("JSON {\"requests\": %d, \"seconds\": %f, \"p50_ms\": %f, " ..
+    "\"p99_ms\": %f, \"errors\": %d, \"non2xx\": %d}\n", summary.requests,
+    summary.duration / 1e6, latency:percentile(50) / 1000, latency:percentile(99) / 1000,
+    summary.errors.connect + summary.errors.read + summary.errors.write +
+    summary.errors.timeout, summary.errors.status))
+end
+"""
+
+
+def make_requests(path: Path, count: int) -> None:
+    """Write ``count`` pre-signed USAGE deliveries (one device each, unique keys)."""
+    t = int(time.time())
+    now_ms = t * 1000
+    with path.open("w") as out:
+        for i in range(count):
+            doc = envelope(
+                "USAGE",
+                now_ms + i,
+                [{"deviceId": uuid.uuid4().hex, "userId": f"user-{i % 500}"}],
+                session_id=f"s{i // 10}",
+            )
+            body, headers = signed(doc, SECRET, t)
+            out.write(f"{headers['X-Jaas-Signature']}\t{body.decode()}\n")
+
+
+def run_wrk(url: str, reqfile: Path, seconds: int, connections: int, offset: int) -> dict:
+    script = reqfile.with_suffix(".lua")
+    script.write_text(LUA)
+    out = subprocess.run(
+        [
+            "wrk",
+            "-t2",
+            f"-c{connections}",
+            f"-d{seconds}s",
+            "--latency",
+            "-s",
+            str(script),
+            url,
+            "--",
+            str(reqfile),
+            str(offset),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    return json.loads(re.search(r"JSON (\{.*\})", out).group(1))
+
+
+def run_python(url: str, reqfile: Path, seconds: int, connections: int, offset: int) -> dict:
+    from bench._pyload import drive
+
+    return drive(url + "/webhooks/jaas/bench", reqfile, seconds, connections, offset)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=int, default=8)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--synchronous", choices=["normal", "full"], default="normal")
+    args = parser.parse_args()
+    driver = run_wrk if shutil.which("wrk") else run_python
+    tool = "wrk" if driver is run_wrk else "python load generator"
+    work = Path(tempfile.mkdtemp(prefix="meterwise-bench-"))
+    config = work / "bench.toml"
+    config.write_text(f"""
+[storage]
+path = "{work / "bench.db"}"
+synchronous = "{args.synchronous}"
+[[accounts]]
+id = "bench"
+provider = "jaas"
+plan = "jaas-business"
+cycle_anchor = "{time.strftime("%Y-%m-01")}"
+webhook_secrets = ["{SECRET}"]
+signature_tolerance_s = 3600
+""")
+    reqfile = work / "requests.tsv"
+    make_requests(reqfile, 200_000)
+    print(
+        f"ingest bench: {tool}, {args.workers} sync workers, {args.connections} connections, "
+        f"{args.seconds} s x {args.rounds} rounds each, synchronous={args.synchronous}"
+    )
+    results: dict[str, list[dict]] = {"bare": [], "meterwise": []}
+    offset = 0
+    for round_no in range(args.rounds):
+        for kind in ("bare", "meterwise"):
+            proc, url = start(kind, config, work, args.workers)
+            try:
+                r = driver(url, reqfile, args.seconds, args.connections, offset)
+            finally:
+                stop(proc)
+            offset += r["requests"] + 1000  # fresh keys for every run
+            r["rps"] = r["requests"] / r["seconds"]
+            results[kind].append(r)
+            print(
+                f"  round {round_no + 1} {kind:9s} {r['rps']:8.0f} req/s  p50 {r['p50_ms']:.2f} ms"
+                f"  p99 {r['p99_ms']:.2f} ms  errors {r['errors']} non-2xx {r['non2xx']}"
+            )
+    summary = {k: statistics.median(r["rps"] for r in v) for k, v in results.items()}
+    ratio = summary["meterwise"] / summary["bare"]
+    for kind in ("bare", "meterwise"):
+        p50 = statistics.median(r["p50_ms"] for r in results[kind])
+        p99 = statistics.median(r["p99_ms"] for r in results[kind])
+        print(f"{kind:9s} median {summary[kind]:8.0f} req/s  p50 {p50:.2f} ms  p99 {p99:.2f} ms")
+    print(
+        f"ratio meterwise/bare = {ratio:.2f} (target >= 0.80: "
+        f"{'met' if ratio >= 0.8 else 'NOT met'})"
+    )
+    shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
