@@ -2,32 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
-
 import click
 
-from config.errors import ConfigError
-from config.settings import Settings, load_settings
-
-
-def config_option(func: Callable[..., Any]) -> Callable[..., Any]:
-    """The shared ``--config PATH`` option."""
-    return click.option(
-        "--config",
-        "config_path",
-        type=click.Path(dir_okay=False),
-        default=None,
-        help="TOML config (default: $METERWISE_CONFIG, ./meterwise.toml, built-in demo).",
-    )(func)
-
-
-def settings_from(config_path: str | None) -> Settings:
-    """Load settings, turning a bad config into a clean CLI error naming the key."""
-    try:
-        return load_settings(config_path)
-    except ConfigError as exc:
-        raise click.ClickException(str(exc)) from None
+from receiver.options import config_option, settings_from
 
 
 @click.group()

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import sqlite_utils
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS events (
@@ -55,6 +55,16 @@ CREATE TABLE IF NOT EXISTS entity_first_seen (
     user_id TEXT,
     email TEXT,
     PRIMARY KEY (account, metric, cycle_start_ms, entity)
+) WITHOUT ROWID;
+
+-- Sightings and events per hour (event time): the activity the forecast and the silence
+-- check need, without scanning raw rows.
+CREATE TABLE IF NOT EXISTS activity_hourly (
+    account TEXT NOT NULL,
+    metric TEXT NOT NULL,
+    hour_ms INTEGER NOT NULL,
+    count INTEGER NOT NULL,
+    PRIMARY KEY (account, metric, hour_ms)
 ) WITHOUT ROWID;
 
 CREATE TABLE IF NOT EXISTS participants (

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Sequence
 
 import sqlite_utils
@@ -22,6 +23,7 @@ NORMALIZED_TABLES = frozenset(
         "custom_events",
     }
 )
+HOUR_MS = 3_600_000
 _INSERT_EVENT = """
 INSERT INTO events (account, provider, idempotency_key, event_type, session_id, ts_ms, fqn,
                     app_id, received_at_ms, body)
@@ -45,11 +47,6 @@ ON CONFLICT (account, metric, cycle_start_ms, entity) DO UPDATE SET
 """
 
 
-def cycle_kind(account: Account, plan_cycle: str) -> str:
-    """How the account's cycles run: the plan's kind ("anchored" or "calendar")."""
-    return plan_cycle
-
-
 def cycle_start_ms(account: Account, kind: str, ts_ms: int) -> int:
     """Start (epoch ms) of the account's billing cycle containing ``ts_ms``."""
     return to_ms(cycle_containing(account.cycle_anchor, account.tz, from_ms(ts_ms), kind).start)
@@ -58,7 +55,7 @@ def cycle_start_ms(account: Account, kind: str, ts_ms: int) -> int:
 def upsert_entities(
     db: sqlite_utils.Database, account: Account, kind: str, parsed: Iterable[Parsed]
 ) -> None:
-    """Record first sightings per cycle; the caller holds the transaction."""
+    """Record first sightings per cycle and hourly activity; the caller holds the transaction."""
     rows = [
         (
             account.id,
@@ -75,6 +72,16 @@ def upsert_entities(
     ]
     if rows:
         db.conn.executemany(_UPSERT_ENTITY, rows)
+    hours: Counter[tuple[str, int]] = Counter()
+    for p in parsed:
+        hours["events", p.ts_ms - p.ts_ms % HOUR_MS] += 1
+        for e in p.entities:
+            hours[e.metric, e.ts_ms - e.ts_ms % HOUR_MS] += 1
+    db.conn.executemany(
+        "INSERT INTO activity_hourly (account, metric, hour_ms, count) VALUES (?, ?, ?, ?) "
+        "ON CONFLICT (account, metric, hour_ms) DO UPDATE SET count = count + excluded.count",
+        [(account.id, metric, hour, n) for (metric, hour), n in hours.items()],
+    )
 
 
 def _insert_rows(

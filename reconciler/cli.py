@@ -2,8 +2,117 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
+from typing import Any
+
 import click
+
+from config.settings import Settings
+
+from config.errors import ConfigError
+from receiver.options import config_option, parse_date, parse_instant, settings_from
+
+
+def _db(settings: Settings) -> Any:
+    from receiver.db import connect
+
+    return connect(settings.storage_path, settings.synchronous)
+
+
+@click.command("report")
+@click.argument("account")
+@click.option("--cycle", "cycle", default=None, help="Any date inside the wanted cycle.")
+@click.option("--at", "at", default=None, help="Evaluate as of this ISO instant (default now).")
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table")
+@click.option(
+    "--output",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Write to this file instead of standard output.",
+)
+@config_option
+def report_command(
+    account: str,
+    cycle: str | None,
+    at: str | None,
+    fmt: str,
+    output: str | None,
+    config_path: str | None,
+) -> None:
+    """Reconcile one account's billing cycle: usage, forecast, invoice, attribution.
+
+    \b
+    Example:
+        meterwise report acme --cycle 2026-03-20 --at 2026-04-08T02:00:00Z --format json
+    """
+    from reconciler.reconcile import compute_report
+    from reconciler.report import render_csv, render_table, report_to_dict
+
+    settings = settings_from(config_path)
+    try:
+        report = compute_report(
+            _db(settings), settings, account, parse_instant(at), parse_date(cycle)
+        )
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+    if fmt == "json":
+        text = json.dumps(report_to_dict(report), indent=2) + "\n"
+    elif fmt == "csv":
+        text = render_csv(report)
+    else:
+        text = render_table(report)
+    if output:
+        Path(output).write_text(text, encoding="utf-8")
+        click.echo(f"wrote {output}", err=True)
+    else:
+        click.echo(text, nl=False)
+
+
+@click.command("plans")
+@config_option
+def plans_command(config_path: str | None) -> None:
+    """List the plan catalog in force (built-in plans with your overrides).
+
+    \b
+    Example:
+        meterwise plans --config meterwise.toml
+    """
+    settings = settings_from(config_path)
+    for plan in sorted(settings.catalog.plans.values(), key=lambda p: (p.provider, p.price, p.id)):
+        allow = ", ".join(f"{k} {v}" for k, v in plan.allowances.items()) or "-"
+        over = ", ".join(f"{k} ${v}" for k, v in plan.overage_rates.items()) or "-"
+        rates = ", ".join(f"{k} ${v}/min" for k, v in plan.usage_rates.items()) or "-"
+        click.echo(
+            f"{plan.id:16} {plan.provider:10} ${plan.price:>8} per {plan.cycle} cycle; "
+            f"includes {allow}; overage {over}; usage {rates}"
+        )
+
+
+@click.command("rebuild")
+@click.option("--account", "accounts", multiple=True, help="Only this account (repeatable).")
+@config_option
+def rebuild_command(accounts: tuple[str, ...], config_path: str | None) -> None:
+    """Recompute first-seen and activity tables from the stored raw events.
+
+    Run it after changing an account's cycle_anchor, timezone or plan cycle kind.
+
+    \b
+    Example:
+        meterwise rebuild --account acme
+    """
+    from receiver.rebuild import rebuild
+
+    settings = settings_from(config_path)
+    for account_id in accounts or tuple(settings.accounts):
+        if account_id not in settings.accounts:
+            raise click.ClickException(f"no account {account_id!r} in {settings.source}")
+        events, entities = rebuild(_db(settings), settings, account_id)
+        click.echo(f"{account_id}: replayed {events} events, {entities} first-seen rows")
 
 
 def register(group: click.Group) -> None:
     """Add the reconciler's commands to ``group``."""
+    for command in (report_command, plans_command, rebuild_command):
+        group.add_command(command)

@@ -96,3 +96,35 @@ class Attribution:
     name: str | None
     mau: int
     amount: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class MetricReport:
+    """A metric's usage beside its allowance, overage and forecast."""
+
+    usage: MetricUsage
+    allowance: int | None
+    overage_units: Decimal
+    overage_amount: Decimal
+    forecast: Forecast | None
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    """Everything a reconciliation says about one account's cycle as of an instant."""
+
+    account: str
+    provider: str
+    as_of: datetime
+    cycle: BillingCycle
+    closed: bool
+    plan_id: str | None
+    periods: tuple[PlanPeriod, ...]
+    metrics: tuple[MetricReport, ...]
+    invoice: Invoice
+    attribution: tuple[Attribution, ...]
+    notes: tuple[str, ...] = ()
+
+    def metric(self, name: str) -> MetricReport | None:
+        """The named metric, if the report has it."""
+        return next((m for m in self.metrics if m.usage.name == name), None)

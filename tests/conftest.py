@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 import threading
 import time
@@ -17,6 +18,8 @@ from config.settings import Settings, parse_settings
 from receiver import create_app
 from receiver.db import connect
 from receiver.testing import APP_ID, signed
+
+logging.getLogger("werkzeug").setLevel(logging.WARNING)
 
 SECRET = "whsec_test0000000000000000000000000001"
 SECOND_SECRET = "whsec_test0000000000000000000000000002"

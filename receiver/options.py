@@ -1,0 +1,52 @@
+"""Options and conversions shared by every `meterwise` command."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, date, datetime
+from typing import Any
+
+import click
+
+from config.errors import ConfigError
+from config.settings import Settings, load_settings
+
+
+def config_option(func: Callable[..., Any]) -> Callable[..., Any]:
+    """The shared ``--config PATH`` option."""
+    return click.option(
+        "--config",
+        "config_path",
+        type=click.Path(dir_okay=False),
+        default=None,
+        help="TOML config (default: $METERWISE_CONFIG, ./meterwise.toml, built-in demo).",
+    )(func)
+
+
+def settings_from(config_path: str | None) -> Settings:
+    """Load settings, turning a bad config into a clean CLI error naming the key."""
+    try:
+        return load_settings(config_path)
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def parse_instant(value: str | None, default: datetime | None = None) -> datetime:
+    """An ISO instant from the command line; naive means UTC, a bare date means 00:00 UTC."""
+    if value is None:
+        return default or datetime.now(UTC)
+    try:
+        instant = datetime.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"not an ISO 8601 instant: {value!r}") from None
+    return (instant if instant.tzinfo else instant.replace(tzinfo=UTC)).astimezone(UTC)
+
+
+def parse_date(value: str | None) -> date | None:
+    """A calendar date (YYYY-MM-DD) from the command line."""
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value[:10])
+    except ValueError:
+        raise click.BadParameter(f"not a date: {value!r}") from None

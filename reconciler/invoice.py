@@ -1,0 +1,102 @@
+"""The invoice issued at the end of a cycle, to the cent (the JaaS FAQ's rules)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from decimal import ROUND_HALF_UP, Decimal
+
+from config.plans import Catalog
+from reconciler.models import BillingCycle, Invoice, InvoiceLine, PlanPeriod
+
+CENT = Decimal("0.01")
+
+
+def line(code: str, description: str, quantity: Decimal, unit_price: Decimal) -> InvoiceLine:
+    """An invoice line; only its amount is rounded, half-up to the cent."""
+    amount = (quantity * unit_price).quantize(CENT, rounding=ROUND_HALF_UP)
+    return InvoiceLine(code, description, quantity, unit_price, amount)
+
+
+def distinct_overage(
+    periods: tuple[PlanPeriod, ...],
+    catalog: Catalog,
+    metric: str,
+    count_before: Callable[[int], int],
+    as_of_ms: int,
+) -> list[tuple[PlanPeriod, int]]:
+    """Overage units of a distinct metric per plan period, frozen at each plan switch.
+
+    At each switch u: frozen = max(0, count(start..u) - earlier overage - old allowance),
+    priced at the old plan's rate; overage before an upgrade is never waived.
+    ``count_before(ms)`` is the distinct count of the cycle up to that instant.
+    """
+    result, frozen = [], 0
+    for period in periods:
+        allowance = catalog.get(period.plan_id).allowance(metric)
+        if allowance is None:
+            continue
+        end_ms = min(int(period.end.timestamp() * 1000), as_of_ms)
+        units = max(0, count_before(end_ms) - frozen - allowance)
+        frozen += units
+        result.append((period, units))
+    return result
+
+
+def build_invoice(
+    cycle: BillingCycle,
+    periods: tuple[PlanPeriod, ...],
+    next_plan: str | None,
+    catalog: Catalog,
+    overage: Mapping[str, list[tuple[PlanPeriod, int]]],
+    usage: Mapping[str, Decimal],
+) -> Invoice:
+    """Subscription of the next cycle, proration for each upgrade, overage, add-on usage."""
+    lines: list[InvoiceLine] = []
+    if next_plan is not None:
+        plan = catalog.get(next_plan)
+        lines.append(
+            line(
+                "subscription",
+                f"{plan.name}, next cycle from {cycle.end.date().isoformat()}",
+                Decimal(1),
+                plan.price,
+            )
+        )
+    for old, new in zip(periods, periods[1:], strict=False):
+        share = cycle.fraction_left(new.start)
+        old_plan, new_plan = catalog.get(old.plan_id), catalog.get(new.plan_id)
+        lines.append(
+            line(
+                "proration_charge",
+                f"{new_plan.name} from {new.start.isoformat()} to cycle end",
+                share,
+                new_plan.price,
+            )
+        )
+        lines.append(
+            line(
+                "proration_credit",
+                f"{old_plan.name} unused from {new.start.isoformat()}",
+                share,
+                -old_plan.price,
+            )
+        )
+    for metric, per_period in overage.items():
+        for period, units in per_period:
+            if units > 0:
+                plan = catalog.get(period.plan_id)
+                rate = plan.overage_rates.get(metric, Decimal(0))
+                lines.append(
+                    line(
+                        f"overage:{metric}",
+                        f"{metric} over {plan.name} allowance",
+                        Decimal(units),
+                        rate,
+                    )
+                )
+    final = catalog.get(periods[-1].plan_id) if periods else None
+    for metric, quantity in usage.items():
+        usage_rate = final.usage_rates.get(metric) if final else None
+        if usage_rate is not None and quantity > 0:
+            lines.append(line(f"usage:{metric}", metric.replace("_", " "), quantity, usage_rate))
+    return Invoice(issued_on=cycle.end, lines=tuple(lines))

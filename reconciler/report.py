@@ -1,0 +1,179 @@
+"""Report renderers: JSON-ready dicts, the terminal table and CSV. Pure."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from reconciler.models import Forecast, Report
+
+
+def money(amount: Decimal) -> str:
+    """An amount as a string with two decimals."""
+    return f"{amount.quantize(Decimal('0.01'))}"
+
+
+def number(value: Decimal) -> int | str:
+    """A quantity: an int when whole, else a decimal string."""
+    return int(value) if value == value.to_integral_value() else str(value.normalize())
+
+
+def _iso(instant: datetime | None) -> str | None:
+    return instant.isoformat().replace("+00:00", "Z") if instant else None
+
+
+def _forecast(f: Forecast | None) -> dict[str, Any]:
+    if f is None:
+        return {
+            "forecast": None,
+            "forecast_low": None,
+            "forecast_high": None,
+            "projected_crossing": None,
+            "forecast_confidence": None,
+        }
+    return {
+        "forecast": number(f.value),
+        "forecast_low": number(f.low),
+        "forecast_high": number(f.high),
+        "projected_crossing": _iso(f.crossing),
+        "forecast_confidence": f.confidence,
+        "forecast_method": f.method,
+    }
+
+
+def report_to_dict(report: Report) -> dict[str, Any]:
+    """The JSON shape of `meterwise report --format json` and the API."""
+    return {
+        "account": report.account,
+        "provider": report.provider,
+        "as_of": _iso(report.as_of),
+        "cycle": {
+            "start": _iso(report.cycle.start),
+            "end": _iso(report.cycle.end),
+            "closed": report.closed,
+        },
+        "plan": {
+            "id": report.plan_id,
+            "changes": [
+                {"plan": p.plan_id, "from": _iso(p.start), "to": _iso(p.end)}
+                for p in report.periods
+            ],
+        },
+        "metrics": {
+            m.usage.name: {
+                "used": number(m.usage.used),
+                "unit": m.usage.unit,
+                "allowance": m.allowance,
+                "overage_units": number(m.overage_units),
+                "overage_amount": money(m.overage_amount),
+                **_forecast(m.forecast),
+                "estimated": m.usage.estimated,
+                "open_intervals": m.usage.open_intervals,
+                "notes": list(m.usage.notes),
+            }
+            for m in report.metrics
+        },
+        "invoice": {
+            "issued_on": _iso(report.invoice.issued_on),
+            "lines": [
+                {
+                    "code": ln.code,
+                    "description": ln.description,
+                    "quantity": number(ln.quantity),
+                    "unit_price": str(ln.unit_price),
+                    "amount": money(ln.amount),
+                }
+                for ln in report.invoice.lines
+            ],
+            "total": money(report.invoice.total),
+        },
+        "attribution": [
+            {"user": a.user, "name": a.name, "mau": a.mau, "amount": money(a.amount)}
+            for a in report.attribution
+        ],
+        "notes": list(report.notes),
+    }
+
+
+def render_table(report: Report, top: int = 10) -> str:
+    """What a person reads in a terminal."""
+    c = report.cycle
+    out = [
+        f"{report.account} ({report.provider}), plan {report.plan_id or 'cancelled'}",
+        f"cycle {c.start:%Y-%m-%d %H:%M} -> {c.end:%Y-%m-%d %H:%M} UTC"
+        f"{' (closed)' if report.closed else ''}, as of {report.as_of:%Y-%m-%d %H:%M} UTC",
+        "",
+    ]
+    out.append(
+        f"{'metric':28} {'used':>10} {'allowance':>10} {'overage':>10} "
+        f"{'forecast':>10} {'band':>15}  crossing"
+    )
+    for m in report.metrics:
+        f = m.forecast
+        band = f"{number(f.low)}-{number(f.high)}" if f else ""
+        crossing = f"{f.crossing:%Y-%m-%d %H:%M}" if f and f.crossing else "-"
+        name = m.usage.name + (" (est.)" if m.usage.estimated else "")
+        out.append(
+            f"{name:28} {number(m.usage.used)!s:>10} "
+            f"{'-' if m.allowance is None else m.allowance!s:>10} "
+            f"{money(m.overage_amount):>10} {number(f.value) if f else '-'!s:>10} "
+            f"{band:>15}  {crossing}"
+        )
+    out += ["", f"invoice issued {report.invoice.issued_on:%Y-%m-%d}:"]
+    for ln in report.invoice.lines:
+        out.append(f"  {ln.code:28} {ln.description[:44]:44} {money(ln.amount):>10}")
+    out.append(f"  {'total':73} {money(report.invoice.total):>10}")
+    if report.attribution:
+        out += ["", "attribution (top users):"]
+        for a in report.attribution[:top]:
+            who = a.user or "(unattributed)"
+            out.append(f"  {who[:40]:40} {a.mau:>8} MAU {money(a.amount):>10}")
+    for note in report.notes:
+        out.append(f"note: {note}")
+    return "\n".join(out) + "\n"
+
+
+def render_csv(report: Report) -> str:
+    """The metrics table as CSV."""
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(
+        [
+            "account",
+            "cycle_start",
+            "metric",
+            "used",
+            "unit",
+            "allowance",
+            "overage_units",
+            "overage_amount",
+            "forecast",
+            "forecast_low",
+            "forecast_high",
+            "projected_crossing",
+            "estimated",
+        ]
+    )
+    data = report_to_dict(report)
+    for name, m in data["metrics"].items():
+        writer.writerow(
+            [
+                report.account,
+                data["cycle"]["start"],
+                name,
+                m["used"],
+                m["unit"],
+                m["allowance"],
+                m["overage_units"],
+                m["overage_amount"],
+                m["forecast"],
+                m["forecast_low"],
+                m["forecast_high"],
+                m["projected_crossing"],
+                m["estimated"],
+            ]
+        )
+    return buf.getvalue()
