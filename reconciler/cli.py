@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-
 from typing import Any
 
 import click
 
-from config.settings import Settings
-
 from config.errors import ConfigError
+from config.settings import Settings
 from receiver.options import config_option, parse_date, parse_instant, settings_from
 
 

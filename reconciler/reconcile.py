@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import math
-from functools import partial
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 from config.errors import ConfigError
