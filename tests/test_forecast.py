@@ -1,0 +1,66 @@
+"""Forecasts: distinct counts are not projected linearly; crossings; confidence."""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime, timedelta
+
+from reconciler.forecast import forecast_distinct, forecast_sum, linear_forecast
+from reconciler.models import BillingCycle
+from reconciler.traffic import MODELS, daily_series
+
+START = datetime(2026, 6, 1, tzinfo=UTC)
+CYCLE = BillingCycle(START, START + timedelta(days=30))
+
+
+def at(day: int) -> datetime:
+    return START + timedelta(days=day)
+
+
+def test_a_team_that_meets_daily_is_not_projected_linearly():
+    new = [100] + [0] * 9
+    activity = [100] * 10
+    f = forecast_distinct("mau", 100, new, activity, CYCLE, at(10), UTC, 300)
+    assert f.value == 100 and f.crossing is None
+    assert linear_forecast(100, CYCLE, at(10)) == 300
+
+
+def test_a_stream_of_guests_is_projected_and_crossing_found():
+    new = [50] + [10] * 9
+    activity = [60] * 10
+    f = forecast_distinct("mau", 140, new, activity, CYCLE, at(10), UTC, 250)
+    assert 330 <= f.value <= 350
+    assert f.crossing is not None and at(20) < f.crossing < at(22)
+    assert f.low <= f.value <= f.high
+
+
+def test_already_crossed_reports_the_actual_instant():
+    crossed = at(3) + timedelta(hours=5)
+    f = forecast_distinct(
+        "mau", 400, [300, 100, 0, 0], [300, 200, 100, 100], CYCLE, at(4), UTC, 300, crossed
+    )
+    assert f.crossing == crossed
+
+
+def test_confidence_is_low_in_the_first_days():
+    f = forecast_distinct("mau", 30, [30], [30], CYCLE, at(1), UTC, 300)
+    assert f.confidence == "low"
+    f = forecast_distinct("mau", 30, [30] + [0] * 9, [30] * 10, CYCLE, at(10), UTC, 300)
+    assert f.confidence == "high"
+
+
+def test_median_error_at_day_ten_is_within_ten_percent_on_the_models():
+    errors = []
+    for name, model in MODELS.items():
+        new, activity, final = daily_series(model(START, 30, random.Random(1)))
+        f = forecast_distinct(
+            "mau", sum(new[:10]), new[:10], activity[:10], CYCLE, at(10), UTC, None
+        )
+        errors.append(abs(float(f.value) - final) / final)
+    errors.sort()
+    assert errors[len(errors) // 2] <= 0.10, (name, errors)
+
+
+def test_sums_use_their_run_rate():
+    f = forecast_sum("recording_minutes", 100, [10] * 10, CYCLE, at(10), UTC, None)
+    assert float(f.value) == 300.0
