@@ -5,6 +5,9 @@ from __future__ import annotations
 import click
 
 from receiver.options import config_option, settings_from
+from reconciler.traffic import MODELS as _MODELS
+
+MODEL_NAMES = tuple(_MODELS)
 
 
 @click.group()
@@ -53,6 +56,37 @@ def check_config_command(config_path: str | None) -> None:
             f"{len(account.webhook_secrets)} secret(s), "
             f"url /webhooks/{account.provider}/{account.id}"
         )
+
+
+@cli.command("simulate")
+@click.argument("account")
+@click.option("--url", default="http://127.0.0.1:8000", help="Base URL of the receiver.")
+@click.option("--model", type=click.Choice(sorted(MODEL_NAMES)), default="team + guests")
+@click.option("--start", "start", required=True, help="First day (YYYY-MM-DD, UTC).")
+@click.option("--days", type=int, default=30, help="How many days of traffic.")
+@click.option("--seed", type=int, default=1)
+@config_option
+def simulate_command(
+    account: str, url: str, model: str, start: str, days: int, seed: int, config_path: str | None
+) -> None:
+    """Post a synthetic month of signed JaaS webhooks to a running receiver (for demos).
+
+    \b
+    Example:
+        meterwise simulate demo --start 2026-03-08 --days 10 --model "steady growth"
+    """
+    from receiver.options import parse_instant
+    from receiver.simulate import model_events, post_events
+
+    settings = settings_from(config_path)
+    acct = settings.accounts.get(account)
+    if acct is None or acct.provider != "jaas" or not acct.webhook_secrets:
+        raise click.ClickException(f"{account!r} is not a JaaS account with a secret")
+    events = model_events(model, parse_instant(start), days, seed)
+    counts = post_events(
+        f"{url.rstrip('/')}/webhooks/jaas/{account}", acct.webhook_secrets[0], events
+    )
+    click.echo(" ".join(f"{status}: {n}" for status, n in sorted(counts.items())))
 
 
 def _register() -> None:

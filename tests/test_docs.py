@@ -1,0 +1,35 @@
+"""The README documents every command, config key and plan (sqlite-utils / Datasette habit)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from config.plans import _PLAN_KEYS, load_catalog
+from config.settings import _ACCOUNT_KEYS
+from receiver.cli import cli
+
+README = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+
+
+@pytest.mark.parametrize("command", sorted(cli.commands))
+def test_every_command_is_in_the_readme(command):
+    assert f"meterwise {command}" in README
+
+
+@pytest.mark.parametrize(
+    "key",
+    sorted(
+        _ACCOUNT_KEYS
+        | _PLAN_KEYS
+        | {"path", "synchronous", "host", "port", "workers", "max_body_bytes"}
+    ),
+)
+def test_every_config_key_is_in_the_readme(key):
+    assert key in README
+
+
+@pytest.mark.parametrize("plan", sorted(load_catalog().plans))
+def test_every_builtin_plan_is_in_the_readme(plan):
+    assert plan in README
