@@ -107,9 +107,8 @@ webhook_secrets = ["whsec_x"]
         f"scale bench: {args.rows:,} USAGE rows, {args.devices:,} distinct devices, "
         f"{args.sessions:,} meetings"
     )
-    print(
-        f"fill (bulk rows + real first-seen upserts): {fill(config, args.rows, args.devices, args.sessions):.1f} s"
-    )
+    fill_s = fill(config, args.rows, args.devices, args.sessions)
+    print(f"fill (bulk rows + real first-seen upserts): {fill_s:.1f} s")
     conn = sqlite3.connect(work / "scale.db")
     began = time.perf_counter()
     raw = conn.execute(
