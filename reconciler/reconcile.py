@@ -156,6 +156,27 @@ def compute_report(
         if allowance is not None and used > allowance:
             ms = store.nth_first_seen_ms(db, account.id, metric, start_ms, allowance + 1)
             crossed = datetime.fromtimestamp(ms / 1000, UTC) if ms is not None else None
+        previous = cycle_for(settings, account, cycle.start - timedelta(seconds=1))
+        prev_days = math.ceil((previous.end - previous.start) / DAY)
+        history = (
+            [
+                (float(n), (previous.start + i * DAY).astimezone(account.tz).weekday())
+                for i, n in enumerate(
+                    store.activity_per_day(
+                        db,
+                        account.id,
+                        metric,
+                        to_ms(previous.start),
+                        to_ms(previous.end),
+                        prev_days,
+                    )
+                )
+            ]
+            if store.has_activity(
+                db, account.id, metric, to_ms(previous.start), to_ms(previous.end)
+            )
+            else []
+        )
         forecast = (
             forecast_distinct(
                 metric,
@@ -167,6 +188,7 @@ def compute_report(
                 account.tz,
                 allowance,
                 crossed,
+                history,
             )
             if running
             else None

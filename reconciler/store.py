@@ -64,6 +64,18 @@ def activity_per_day(
     return out
 
 
+def has_activity(db: Any, account: str, metric: str, start_ms: int, end_ms: int) -> bool:
+    """True when any activity of ``metric`` was recorded in [start, end)."""
+    return bool(
+        _rows(
+            db,
+            "SELECT 1 FROM activity_hourly WHERE account = ? AND metric = ? AND "
+            "hour_ms >= ? AND hour_ms < ? LIMIT 1",
+            (account, metric, start_ms, end_ms),
+        )
+    )
+
+
 def nth_first_seen_ms(
     db: Any, account: str, metric: str, cycle_start_ms: int, n: int
 ) -> int | None:

@@ -64,3 +64,14 @@ def test_median_error_at_day_ten_is_within_ten_percent_on_the_models():
 def test_sums_use_their_run_rate():
     f = forecast_sum("recording_minutes", 100, [10] * 10, CYCLE, at(10), UTC, None)
     assert float(f.value) == 300.0
+
+
+def test_an_earlier_cycle_teaches_the_weekly_shape():
+    # Two days into a cycle that started on a Monday: without history the weekend is unknown.
+    new, activity = [40, 10], [50, 50]
+    history = [(50.0 if (i % 7) < 5 else 0.0, i % 7) for i in range(28)]
+    blind = forecast_distinct("mau", 50, new, activity, CYCLE, at(2), UTC, None)
+    taught = forecast_distinct(
+        "mau", 50, new, activity, CYCLE, at(2), UTC, None, history_activity=history
+    )
+    assert taught.value < blind.value  # no new users expected on weekends

@@ -105,3 +105,22 @@ def test_amounts_round_half_up_only_on_lines():
     assert line("x", "x", Decimal("1"), Decimal("0.005")).amount == Decimal("0.01")
     assert line("x", "x", Decimal("3"), Decimal("0.0015")).amount == Decimal("0.00")
     assert line("x", "x", Decimal("0.5"), Decimal("-99")).amount == Decimal("-49.50")
+
+
+def test_internal_domains_narrow_who_is_internal():
+    from reconciler.attribution import Join, attribute, is_internal
+
+    assert is_internal("u1", "a@acme.com", ["acme.com"])
+    assert not is_internal("u1", "a@gmail.com", ["acme.com"])
+    assert not is_internal(None, "a@acme.com", [])
+    joins = {
+        "m1": [Join(2, "bob", "Bob", True), Join(1, "eve", "Eve", False)],
+        "m2": [Join(1, None, "guest", True), Join(3, "eve", "Eve", False)],
+        "m3": [Join(1, None, "guest", False)],
+    }
+    rows = attribute({"bob": 1, "eve": 1}, {"m1": 3, "m2": 2, "m3": 4}, joins, {}, Decimal("0.25"))
+    assert [(a.user, a.mau, a.amount) for a in rows] == [
+        ("bob", 4, Decimal("1.00")),
+        (None, 4, Decimal("1.00")),
+        ("eve", 3, Decimal("0.75")),
+    ]

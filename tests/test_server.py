@@ -98,11 +98,21 @@ def post_event(session: requests.Session, url: str, key: str) -> requests.Respon
 @pytest.mark.slow
 def test_sigterm_stops_the_server_cleanly(tmp_path):
     server = Server(tmp_path)
-    assert post_event(requests.Session(), server.url, "k1").json()["status"] == "stored"
+    session = requests.Session()
+    for i in range(20):  # spread over both workers
+        assert post_event(session, server.url, f"k{i}").json()["status"] == "stored"
+    assert post_event(session, server.url, "k0").json()["status"] == "duplicate"
+    metrics = requests.get(server.url + "/metrics", timeout=5).text
+    # Counted in two worker processes, aggregated into one figure.
+    assert 'meterwise_webhooks_stored_total{provider="jaas"} 20.0' in metrics
+    assert 'meterwise_webhooks_duplicate_total{provider="jaas"} 1.0' in metrics
     server.proc.send_signal(signal.SIGTERM)
     assert server.proc.wait(20) == 0
     server.log.close()
-    assert b"Shutting down" in (tmp_path / f"serve-{server.port}.log").read_bytes()
+    log = (tmp_path / f"serve-{server.port}.log").read_bytes()
+    assert b"Shutting down" in log
+    assert b'"outcome": "stored"' in log and b'"account": "acme"' in log
+    assert SECRET.encode() not in log and b"v1=" not in log  # never a secret or signature
 
 
 @pytest.mark.slow
