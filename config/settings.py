@@ -34,7 +34,43 @@ _ACCOUNT_KEYS = {
     "recording_rounding",
     "alert_emails",
     "options",
+    "alerts",
 }
+_ALERT_KEYS = {
+    "thresholds",
+    "forecast_moved_days",
+    "overage_amount_alert",
+    "forecast_min_confidence",
+}
+CONFIDENCE = ("low", "medium", "high")
+
+
+@dataclass(frozen=True, slots=True)
+class AlertRules:
+    """When to warn: usage thresholds, forecast crossing, projected overage cost."""
+
+    thresholds: tuple[Decimal, ...] = (
+        Decimal("0.5"),
+        Decimal("0.8"),
+        Decimal("0.9"),
+        Decimal("1.0"),
+    )
+    forecast_moved_days: int = 3
+    overage_amount_alert: Decimal | None = None
+    forecast_min_confidence: str = "medium"
+
+
+@dataclass(frozen=True, slots=True)
+class EmailSettings:
+    """SMTP server and sender; ``host`` None means email is off."""
+
+    host: str | None = None
+    port: int = 25
+    security: str = "none"
+    username: str | None = None
+    password: str | None = None
+    sender: str = "meterwise@localhost"
+    timeout_s: int = 30
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +100,7 @@ class Account:
     recording_rounding: str = "up"
     alert_emails: tuple[str, ...] = ()
     options: Mapping[str, Any] = field(default_factory=dict)
+    alerts: AlertRules = field(default_factory=AlertRules)
 
     @property
     def tz(self) -> ZoneInfo:
@@ -84,6 +121,10 @@ class Settings:
     port: int = 8000
     workers: int = 2
     source: str = "built-in demo config"
+    email: EmailSettings = field(default_factory=EmailSettings)
+    reconcile_every_s: int = 900
+    close_grace_s: int = 3600
+    scheduler: bool = True
 
 
 def resolve_secret(key: str, value: Any, environ: Mapping[str, str]) -> str:
@@ -203,12 +244,70 @@ def _account(i: int, raw: Any, catalog: Catalog, environ: Mapping[str, str]) -> 
         recording_rounding=rounding,
         alert_emails=_strings(f"{key}.alert_emails", raw.get("alert_emails", [])),
         options=dict(options),
+        alerts=_alert_rules(f"{key}.alerts", raw.get("alerts", {})),
+    )
+
+
+def _alert_rules(key: str, raw: Any) -> AlertRules:
+    if not isinstance(raw, Mapping):
+        raise ConfigError(key, "must be a table")
+    unknown = set(raw) - _ALERT_KEYS
+    if unknown:
+        raise ConfigError(f"{key}.{sorted(unknown)[0]}", "unknown key")
+    defaults = AlertRules()
+    thresholds = defaults.thresholds
+    if "thresholds" in raw:
+        values = raw["thresholds"]
+        if (
+            not isinstance(values, list)
+            or not values
+            or not all(
+                isinstance(v, (int, float)) and not isinstance(v, bool) and 0 < v <= 10
+                for v in values
+            )
+        ):
+            raise ConfigError(f"{key}.thresholds", "must be a list of shares like [0.5, 0.8]")
+        thresholds = tuple(sorted(Decimal(str(v)) for v in values))
+    amount = raw.get("overage_amount_alert")
+    confidence = raw.get("forecast_min_confidence", defaults.forecast_min_confidence)
+    if confidence not in CONFIDENCE:
+        raise ConfigError(f"{key}.forecast_min_confidence", f"must be one of {CONFIDENCE}")
+    return AlertRules(
+        thresholds=thresholds,
+        forecast_moved_days=_int(
+            f"{key}.forecast_moved_days", raw.get("forecast_moved_days", 3), 0
+        ),
+        overage_amount_alert=None
+        if amount is None
+        else _money(f"{key}.overage_amount_alert", amount),
+        forecast_min_confidence=confidence,
+    )
+
+
+def _email(raw: Any, environ: Mapping[str, str]) -> EmailSettings:
+    if not isinstance(raw, Mapping):
+        raise ConfigError("email", "must be a table")
+    unknown = set(raw) - {"host", "port", "security", "username", "password", "from", "timeout_s"}
+    if unknown:
+        raise ConfigError(f"email.{sorted(unknown)[0]}", "unknown key")
+    security = raw.get("security", "none")
+    if security not in ("none", "starttls", "tls"):
+        raise ConfigError("email.security", "must be 'none', 'starttls' or 'tls'")
+    password = raw.get("password")
+    return EmailSettings(
+        host=raw.get("host"),
+        port=_int("email.port", raw.get("port", 465 if security == "tls" else 25), 1),
+        security=security,
+        username=raw.get("username"),
+        password=None if password is None else resolve_secret("email.password", password, environ),
+        sender=str(raw.get("from", "meterwise@localhost")),
+        timeout_s=_int("email.timeout_s", raw.get("timeout_s", 30), 1),
     )
 
 
 def parse_settings(data: Mapping[str, Any], environ: Mapping[str, str], source: str) -> Settings:
     """Validate a parsed TOML document into `Settings`; raise `ConfigError` naming the key."""
-    known = {"storage", "server", "receiver", "accounts", "plans"}
+    known = {"storage", "server", "receiver", "accounts", "plans", "email", "reconcile"}
     unknown = set(data) - known
     if unknown:
         raise ConfigError(sorted(unknown)[0], "unknown section")
@@ -231,7 +330,17 @@ def parse_settings(data: Mapping[str, Any], environ: Mapping[str, str], source: 
         if account.id in accounts:
             raise ConfigError(f"accounts.{account.id}.id", "duplicate account id")
         accounts[account.id] = account
+    reconcile = data.get("reconcile", {})
+    unknown = set(reconcile) - {"reconcile_every_s", "close_grace_s", "scheduler"}
+    if unknown:
+        raise ConfigError(f"reconcile.{sorted(unknown)[0]}", "unknown key")
     return Settings(
+        email=_email(data.get("email", {}), environ),
+        reconcile_every_s=_int(
+            "reconcile.reconcile_every_s", reconcile.get("reconcile_every_s", 900), 1
+        ),
+        close_grace_s=_int("reconcile.close_grace_s", reconcile.get("close_grace_s", 3600), 0),
+        scheduler=bool(reconcile.get("scheduler", True)),
         storage_path=Path(path),
         accounts=accounts,
         catalog=catalog,

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import sqlite_utils
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS events (
@@ -137,6 +137,45 @@ CREATE TABLE IF NOT EXISTS calls (
     sip_address TEXT
 );
 CREATE INDEX IF NOT EXISTS calls_account_ts ON calls (account, ts_ms);
+
+-- What each alert rule has fired, per account, cycle, metric and level: never twice.
+CREATE TABLE IF NOT EXISTS alert_state (
+    account TEXT NOT NULL,
+    cycle_start_ms INTEGER NOT NULL,
+    metric TEXT NOT NULL,
+    rule TEXT NOT NULL,
+    level TEXT NOT NULL,
+    fired_at_ms INTEGER NOT NULL,
+    outbox_key TEXT NOT NULL,
+    PRIMARY KEY (account, cycle_start_ms, metric, rule, level)
+) WITHOUT ROWID;
+
+-- Email is recorded here before sending and marked sent only when the server accepts it.
+CREATE TABLE IF NOT EXISTS outbox (
+    id INTEGER PRIMARY KEY,
+    key TEXT NOT NULL UNIQUE,
+    account TEXT NOT NULL,
+    created_at_ms INTEGER NOT NULL,
+    recipients TEXT NOT NULL,
+    subject TEXT NOT NULL,
+    text_body TEXT NOT NULL,
+    html_body TEXT NOT NULL,
+    status TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt_ms INTEGER NOT NULL,
+    claimed_until_ms INTEGER NOT NULL DEFAULT 0,
+    last_error TEXT,
+    sent_at_ms INTEGER
+);
+CREATE INDEX IF NOT EXISTS outbox_status ON outbox (status, next_attempt_ms);
+
+-- Leases: one scheduler (and one reconciliation pass) per database at a time.
+CREATE TABLE IF NOT EXISTS leases (
+    name TEXT PRIMARY KEY,
+    holder TEXT NOT NULL,
+    expires_ms INTEGER NOT NULL,
+    last_run_ms INTEGER NOT NULL DEFAULT 0
+);
 
 -- Rejected and duplicate deliveries, counted per account, reason and hour; no bodies.
 CREATE TABLE IF NOT EXISTS delivery_counts (

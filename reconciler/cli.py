@@ -110,7 +110,46 @@ def rebuild_command(accounts: tuple[str, ...], config_path: str | None) -> None:
         click.echo(f"{account_id}: replayed {events} events, {entities} first-seen rows")
 
 
+@click.command("reconcile")
+@click.option("--account", "accounts", multiple=True, help="Only this account (repeatable).")
+@click.option("--at", "at", default=None, help="Run as of this ISO instant (default now).")
+@click.option("--dry-run", is_flag=True, help="Print what would be sent; change nothing.")
+@config_option
+def reconcile_command(
+    accounts: tuple[str, ...], at: str | None, dry_run: bool, config_path: str | None
+) -> None:
+    """Run one reconciliation pass by hand: alert rules, outbox, email delivery.
+
+    \b
+    Example:
+        meterwise reconcile --account acme --at 2026-03-20T00:00:00Z --dry-run
+    """
+    from reconciler.job import run_reconciliation
+    from reconciler.mailer import SmtpMailer
+    from reconciler.outbox import failed_messages, outbox_counts
+
+    settings = settings_from(config_path)
+    for account_id in accounts:
+        if account_id not in settings.accounts:
+            raise click.ClickException(f"no account {account_id!r} in {settings.source}")
+    db = _db(settings)
+    result = run_reconciliation(
+        db, settings, SmtpMailer(settings.email), parse_instant(at), accounts or None, dry_run
+    )
+    verb = "would send" if dry_run else "queued"
+    for account_id, message, _ in result.queued:
+        click.echo(f"{verb} {account_id}: {message.subject} -> {', '.join(message.to) or '-'}")
+    for d in result.deliveries:
+        click.echo(f"{d.status}: {d.subject}" + (f" ({d.error})" if d.error else ""))
+    if not result.queued and not result.deliveries:
+        click.echo("nothing to send")
+    counts = outbox_counts(db)
+    click.echo("outbox: " + (", ".join(f"{n} {s}" for s, n in sorted(counts.items())) or "empty"))
+    for account_id, subject, error in failed_messages(db):
+        click.echo(f"FAILED for good: {account_id}: {subject}: {error}", err=True)
+
+
 def register(group: click.Group) -> None:
     """Add the reconciler's commands to ``group``."""
-    for command in (report_command, plans_command, rebuild_command):
+    for command in (report_command, plans_command, rebuild_command, reconcile_command):
         group.add_command(command)

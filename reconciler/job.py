@@ -1,0 +1,93 @@
+"""One reconciliation pass: reports -> alert rules -> outbox -> delivery (the shell)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from config.settings import Settings
+from reconciler.advice import recommend
+from reconciler.alerts import Alert, evaluate
+from reconciler.cycles import to_ms
+from reconciler.mailer import Mailer, OutgoingEmail
+from reconciler.message import compose_alert, compose_final
+from reconciler.outbox import Delivery, deliver, fired_keys, record_and_queue
+from reconciler.reconcile import compute_report, cycle_for
+
+
+@dataclass
+class PassResult:
+    """What a pass decided and did."""
+
+    queued: list[tuple[str, OutgoingEmail, list[Alert]]] = field(default_factory=list)
+    deliveries: list[Delivery] = field(default_factory=list)
+
+
+def _crossings(fired: dict[tuple[str, str, str], int]) -> dict[str, datetime]:
+    out: dict[str, datetime] = {}
+    for metric, rule, level in fired:
+        if rule == "forecast" and level.startswith("forecast@"):
+            at = datetime.fromisoformat(level.removeprefix("forecast@") + ":00+00:00")
+            out[metric] = min(out.get(metric, at), at)
+    return out
+
+
+def _final(
+    db: Any, settings: Settings, account_id: str, now: datetime, result: PassResult, dry_run: bool
+) -> None:
+    """Send the report of the previous cycle once, when its grace period has passed."""
+    account = settings.accounts[account_id]
+    current = cycle_for(settings, account, now)
+    previous = cycle_for(settings, account, current.start - timedelta(seconds=1))
+    first = cycle_for(settings, account, account.cycle_anchor)
+    if previous.start < first.start or now < previous.end + timedelta(
+        seconds=settings.close_grace_s
+    ):
+        return
+    if ("*", "final", "closed") in fired_keys(db, account_id, to_ms(previous.start)):
+        return
+    report = compute_report(
+        db,
+        settings,
+        account_id,
+        now,
+        previous.start.astimezone(account.tz).date(),
+        settings.close_grace_s,
+    )
+    message = compose_final(report, settings.catalog, account.alert_emails, now)
+    if dry_run or record_and_queue(
+        db, account_id, to_ms(previous.start), [("*", "final", "closed")], message, to_ms(now)
+    ):
+        result.queued.append((account_id, message, []))
+
+
+def run_reconciliation(
+    db: Any,
+    settings: Settings,
+    mailer: Mailer,
+    now: datetime,
+    accounts: Sequence[str] | None = None,
+    dry_run: bool = False,
+) -> PassResult:
+    """Evaluate every account's alert rules as of ``now``, queue new alerts, deliver."""
+    result = PassResult()
+    for account_id in accounts or list(settings.accounts):
+        account = settings.accounts[account_id]
+        report = compute_report(db, settings, account_id, now, close_grace_s=settings.close_grace_s)
+        cycle_ms = to_ms(report.cycle.start)
+        fired = fired_keys(db, account_id, cycle_ms)
+        alerts = evaluate(report, account.alerts, fired, _crossings(fired), settings.catalog)
+        if alerts:
+            options = recommend(report, settings.catalog, now)
+            message = compose_alert(
+                report, alerts, options, settings.catalog, account.alert_emails, now
+            )
+            keys = [k for a in alerts for k in a.keys]
+            if dry_run or record_and_queue(db, account_id, cycle_ms, keys, message, to_ms(now)):
+                result.queued.append((account_id, message, alerts))
+        _final(db, settings, account_id, now, result, dry_run)
+    if not dry_run:
+        result.deliveries = deliver(db, mailer, to_ms(now))
+    return result

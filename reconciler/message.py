@@ -1,0 +1,158 @@
+"""Compose alert and end-of-cycle emails from a report. Pure."""
+
+from __future__ import annotations
+
+import hashlib
+import html
+from collections.abc import Sequence
+from datetime import datetime
+from decimal import Decimal
+
+from config.plans import Catalog
+from reconciler.advice import Option
+from reconciler.alerts import Alert, projected_overage
+from reconciler.mailer import OutgoingEmail
+from reconciler.models import Report
+from reconciler.report import money, number
+
+
+def outbox_key(account: str, cycle_start: datetime, parts: Sequence[str]) -> str:
+    """A stable key for one message: the same alerts give the same key, so one email."""
+    raw = f"{account}|{cycle_start.isoformat()}|{'|'.join(sorted(parts))}"
+    return "mw-" + hashlib.sha256(raw.encode()).hexdigest()[:32]
+
+
+def _day(instant: datetime) -> str:
+    return f"{instant:%b} {instant.day}"
+
+
+def subject_line(report: Report, catalog: Catalog, metric: str = "mau") -> str:
+    """E.g. ``[Meterwise] acme: MAU 92% of 300, projected 410 by Apr 8 (+$108.90 overage)``."""
+    m = report.metric(metric)
+    if m is None or not m.allowance:
+        return f"[Meterwise] {report.account}: usage alert"
+    pct = int(m.usage.used * 100 / m.allowance)
+    text = f"[Meterwise] {report.account}: {metric.upper()} {pct}% of {m.allowance}"
+    if m.forecast is not None:
+        text += f", projected {number(m.forecast.value)} by {_day(report.cycle.end)}"
+    plan = catalog.get(report.plan_id) if report.plan_id else None
+    rate = plan.overage_rates.get(metric, Decimal(0)) if plan else Decimal(0)
+    amount = projected_overage(m, rate)
+    if amount > 0:
+        text += f" (+${money(amount)} overage)"
+    return text
+
+
+def _lines(
+    report: Report,
+    alerts: Sequence[Alert],
+    options: Sequence[Option],
+    catalog: Catalog,
+    now: datetime,
+) -> list[str]:
+    days_left = max(0.0, (report.cycle.end - now).total_seconds() / 86400)
+    plan = catalog.get(report.plan_id) if report.plan_id else None
+    out = [
+        f"{report.account}: {plan.name if plan else 'no plan'}, cycle "
+        f"{_day(report.cycle.start)} to {_day(report.cycle.end)} ({days_left:.1f} days left)",
+        "",
+        "Why you are getting this:",
+    ]
+    out += [f"  - {a.headline}" for a in alerts]
+    out.append("")
+    for m in report.metrics:
+        if m.allowance is None and m.usage.used == 0:
+            continue
+        rate = plan.overage_rates.get(m.usage.name, Decimal(0)) if plan else Decimal(0)
+        line = f"{m.usage.name}: {number(m.usage.used)} used"
+        if m.allowance:
+            line += f" of {m.allowance} ({int(m.usage.used * 100 / m.allowance)}%)"
+        out.append(line + (" (estimated)" if m.usage.estimated else ""))
+        f = m.forecast
+        if f is not None:
+            crossing = (
+                f"; projected to cross on {f.crossing:%Y-%m-%d %H:%M} UTC"
+                if (f.crossing and m.allowance)
+                else ""
+            )
+            out.append(
+                f"  forecast by {_day(report.cycle.end)}: {number(f.value)} (band "
+                f"{number(f.low)}-{number(f.high)}, confidence {f.confidence}){crossing}"
+            )
+        if m.allowance:
+            out.append(
+                f"  overage so far ${money(m.overage_amount)}, projected "
+                f"${money(projected_overage(m, rate))}"
+            )
+    if options:
+        out += [
+            "",
+            "What this cycle will cost (invoice rules: proration to the second, "
+            "overage before an upgrade is never waived):",
+        ]
+        for o in options:
+            out.append(
+                f"  {o.action}: ${money(o.cycle_cost)} this cycle (overage "
+                f"${money(o.overage)}; next cycle fee ${money(o.next_cycle_fee)})"
+            )
+        best = options[0]
+        out += ["", f"Recommendation: {best.action} (cheapest, ${money(best.cycle_cost)})."]
+    return out
+
+
+def _html(lines: list[str], title: str) -> str:
+    body = "".join(
+        f"<p>{html.escape(ln)}</p>"
+        if not ln.startswith("  ")
+        else f'<p style="margin-left:1.5em">{html.escape(ln.strip())}</p>'
+        for ln in lines
+        if ln
+    )
+    return (
+        f'<!doctype html><html><body style="font-family:sans-serif"><h2>'
+        f"{html.escape(title)}</h2>{body}</body></html>"
+    )
+
+
+def compose_alert(
+    report: Report,
+    alerts: Sequence[Alert],
+    options: Sequence[Option],
+    catalog: Catalog,
+    recipients: Sequence[str],
+    now: datetime,
+) -> OutgoingEmail:
+    """One email for the alerts of one pass, with the recommendation."""
+    lines = _lines(report, alerts, options, catalog, now)
+    subject = subject_line(report, catalog, alerts[0].metric if alerts else "mau")
+    key = outbox_key(
+        report.account, report.cycle.start, [":".join(k) for a in alerts for k in a.keys]
+    )
+    return OutgoingEmail(
+        key, tuple(recipients), subject, "\n".join(lines) + "\n", _html(lines, subject)
+    )
+
+
+def compose_final(
+    report: Report, catalog: Catalog, recipients: Sequence[str], now: datetime
+) -> OutgoingEmail:
+    """The end-of-cycle report with the invoice estimate, sent once when the cycle closes."""
+    lines = _lines(report, [], [], catalog, now)[:1] + [""]
+    for m in report.metrics:
+        if m.allowance is not None or m.usage.used:
+            lines.append(
+                f"{m.usage.name}: {number(m.usage.used)}"
+                + (f" of {m.allowance}" if m.allowance else "")
+                + (" (estimated)" if m.usage.estimated else "")
+            )
+    lines += ["", f"Invoice estimate (issued {report.invoice.issued_on:%Y-%m-%d}):"]
+    lines += [f"  {ln.description}: ${money(ln.amount)}" for ln in report.invoice.lines]
+    lines.append(f"  total: ${money(report.invoice.total)}")
+    subject = (
+        f"[Meterwise] {report.account}: cycle {_day(report.cycle.start)} to "
+        f"{_day(report.cycle.end)} closed, invoice estimate ${money(report.invoice.total)}"
+    )
+    key = outbox_key(report.account, report.cycle.start, ["final"])
+    return OutgoingEmail(
+        key, tuple(recipients), subject, "\n".join(lines) + "\n", _html(lines, subject)
+    )
