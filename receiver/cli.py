@@ -21,8 +21,13 @@ def cli() -> None:
 @click.option("--host", default=None, help="Address to bind (default from config: 127.0.0.1).")
 @click.option("--port", type=int, default=None, help="Port (default from config: 8000).")
 @click.option("--workers", type=int, default=None, help="gunicorn workers (default 2).")
+@click.option("--no-scheduler", is_flag=True, help="Do not start the reconciliation scheduler.")
 def serve_command(
-    config_path: str | None, host: str | None, port: int | None, workers: int | None
+    config_path: str | None,
+    host: str | None,
+    port: int | None,
+    workers: int | None,
+    no_scheduler: bool,
 ) -> None:
     """Run the webhook receiver under gunicorn until SIGTERM.
 
@@ -34,7 +39,47 @@ def serve_command(
 
     settings = settings_from(config_path)
     click.echo(f"meterwise: config {settings.source}; database {settings.storage_path}", err=True)
-    run(settings, host or settings.host, port or settings.port, workers or settings.workers)
+    scheduler = None
+    if settings.scheduler and not no_scheduler:
+        import os
+        import subprocess
+        import sys
+
+        args = [sys.executable, "-m", "receiver", "scheduler", "--parent-pid", str(os.getpid())]
+        if config_path:
+            args += ["--config", config_path]
+        scheduler = subprocess.Popen(args)
+    try:
+        run(settings, host or settings.host, port or settings.port, workers or settings.workers)
+    finally:
+        if scheduler is not None:
+            scheduler.terminate()
+            scheduler.wait(30)
+
+
+@cli.command("scheduler")
+@config_option
+@click.option("--tick-seconds", type=float, default=10.0, help="How often to check (default 10).")
+@click.option("--lease-seconds", type=int, default=30, help="Lease length (default 30).")
+@click.option("--parent-pid", type=int, default=None, hidden=True)
+def scheduler_command(
+    config_path: str | None, tick_seconds: float, lease_seconds: int, parent_pid: int | None
+) -> None:
+    """Run the reconciliation scheduler (`meterwise serve` starts one for you).
+
+    Any number may run against one database: a lease in SQLite lets one reconcile.
+
+    \b
+    Example:
+        meterwise scheduler --config meterwise.toml
+    """
+    import logging
+
+    from reconciler.scheduler import run_scheduler
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    run_scheduler(settings_from(config_path), tick_seconds, lease_seconds, parent_pid)
 
 
 @cli.command("check-config")

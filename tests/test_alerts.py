@@ -199,3 +199,86 @@ alert_emails = ["ops@example.com"]
     result = CliRunner().invoke(cli, args)
     assert "queued acme:" in result.output and "sent: [Meterwise] acme: MAU 95%" in result.output
     assert len(smtp.messages) == 1
+
+
+def growing(day: int, rng) -> list[str]:
+    """8 people daily, plus 3 new people a day who come back half the time."""
+    newcomers = [f"n{d}-{i}" for d in range(day) for i in range(3) if rng.random() < 0.5]
+    return [f"team{i}" for i in range(8)] + newcomers + [f"n{day}-{i}" for i in range(3)]
+
+
+def flat(day: int, rng) -> list[str]:
+    """15 people who meet every day: 15 MAU all month."""
+    return [f"team{i}" for i in range(15)]
+
+
+def replay_month(db_path, clock, smtp, model, allowance: int):
+    import random
+
+    doc = base_config(db_path, plan="small", alert_emails=["ops@example.com"])
+    doc["plans"] = {
+        "small": {
+            "extends": "jaas-basic",
+            "name": "Small",
+            "price": "20.00",
+            "allowances": {"mau": allowance},
+        }
+    }
+    doc["email"] = {"host": "127.0.0.1", "port": smtp.port}
+    settings = parse_settings(doc, {"ACME_WHSEC_2": SECOND_SECRET}, "test")
+    server = LiveServer(settings, clock)
+    server.thread.start()
+    rng = random.Random(3)
+    emails_by_day: list[list[str]] = []
+    try:
+        db = connect(db_path)
+        for day in range(30):
+            devices = model(day, rng)
+            for n in range(0, len(devices), 5):
+                group = devices[n : n + 5]
+                if len(group) >= 2:
+                    post_devices(server, day, group, f"d{day}-m{n}")
+            before = len(smtp.texts())
+            run_reconciliation(
+                db, settings, SmtpMailer(settings.email), START + timedelta(days=day + 1)
+            )
+            emails_by_day.append(smtp.texts()[before:])
+    finally:
+        server.server.shutdown()
+    return emails_by_day
+
+
+@pytest.mark.slow
+def test_month_replay_warns_in_order_and_before_the_crossing(db_path, clock, smtp):
+    days = replay_month(db_path, clock, smtp, growing, allowance=60)
+    events = [
+        (day, line.strip())
+        for day, texts in enumerate(days)
+        for text in texts
+        for line in text.splitlines()
+        if line.startswith("  - ")
+    ]
+    thresholds = [(d, e) for d, e in events if "reached" in e]
+    assert [e.split(" reached ")[1].split(" ")[0] for _, e in thresholds] == [
+        "50%",
+        "80%",
+        "90%",
+        "100%",
+    ]
+    crossed_day = thresholds[-1][0]
+    forecasts = [d for d, e in events if "is forecast to exceed 60" in e]
+    assert forecasts, events
+    assert forecasts[0] < crossed_day  # warned before the overage happened
+    print(
+        f"growing account: first forecast warning on day {forecasts[0] + 1}, allowance "
+        f"crossed on day {crossed_day + 1}"
+    )
+    assert len(set(thresholds)) == len(thresholds)  # once each
+
+
+@pytest.mark.slow
+def test_flat_account_under_its_allowance_gets_no_forecast_warning(db_path, clock, smtp):
+    days = replay_month(db_path, clock, smtp, flat, allowance=20)
+    texts = [t for day in days for t in day]
+    assert not any("is forecast to exceed" in t for t in texts)
+    assert [t.count("reached 50%") for t in texts] == [1]  # 15 of 20 on day one; never 80%

@@ -1,0 +1,116 @@
+"""The scheduled reconciliation: APScheduler ticks, a SQLite lease picks the one runner.
+
+Every tick renews (or tries to take) the ``scheduler`` lease; only its holder runs a pass, and
+only when ``reconcile_every_s`` has passed since the last completed one. So however many
+schedulers run against one database, one of them reconciles; if it dies, another takes over
+when the lease expires. A pass missed while everything was down runs once, at the first tick.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import socket
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from config.settings import Settings
+from reconciler.cycles import to_ms
+
+log = logging.getLogger("meterwise.scheduler")
+LEASE = "scheduler"
+
+
+@dataclass
+class Runner:
+    """What one scheduler process needs on each tick."""
+
+    settings: Settings
+    holder: str
+    lease_s: int
+    parent_pid: int | None = None
+    scheduler: Any = None
+
+
+def tick(runner: Runner) -> str:
+    """One tick: keep or take the lease and run a pass when due. Returns what it did."""
+    from receiver.db import connect
+    from reconciler.job import run_reconciliation
+    from reconciler.mailer import SmtpMailer
+    from reconciler.outbox import acquire_lease, last_run_ms, mark_run
+
+    if runner.parent_pid is not None and os.getppid() != runner.parent_pid:
+        log.info("parent %s is gone; stopping", runner.parent_pid)
+        if runner.scheduler is not None:
+            runner.scheduler.shutdown(wait=False)
+        return "orphaned"
+    settings = runner.settings
+    db = connect(settings.storage_path, settings.synchronous)  # a connection per run
+    try:
+        now = datetime.now(UTC)
+        if not acquire_lease(db, LEASE, runner.holder, to_ms(now), runner.lease_s):
+            return "standby"
+        if to_ms(now) - last_run_ms(db, LEASE) < settings.reconcile_every_s * 1000:
+            return "leader, not due"
+        result = run_reconciliation(db, settings, SmtpMailer(settings.email), now)
+        mark_run(db, LEASE, to_ms(now))
+        for account, message, _ in result.queued:
+            log.info("queued %s: %s", account, message.subject)
+        for d in result.deliveries:
+            (log.error if d.status == "failed" else log.info)(
+                "%s: %s%s", d.status, d.subject, f" ({d.error})" if d.error else ""
+            )
+        return "ran"
+    except Exception:
+        log.exception("reconciliation pass failed; the next tick retries")
+        return "error"
+    finally:
+        db.conn.close()
+
+
+def run_scheduler(
+    settings: Settings, tick_s: float = 10.0, lease_s: int = 30, parent_pid: int | None = None
+) -> None:
+    """Block, ticking every ``tick_s`` seconds, until SIGTERM or SIGINT."""
+    from apscheduler.schedulers.blocking import BlockingScheduler
+
+    from receiver.db import connect
+    from reconciler.outbox import release_lease
+
+    runner = Runner(
+        settings,
+        f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}",
+        lease_s,
+        parent_pid,
+    )
+    scheduler = BlockingScheduler(timezone=UTC)
+    runner.scheduler = scheduler
+    scheduler.add_job(
+        tick,
+        "interval",
+        args=[runner],
+        seconds=tick_s,
+        next_run_time=datetime.now(UTC),
+        coalesce=True,
+        max_instances=1,
+        misfire_grace_time=None,
+        id="reconcile",
+    )
+
+    def stop(signum: int, frame: Any) -> None:
+        scheduler.shutdown(wait=False)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    log.info(
+        "scheduler %s: every %s s (tick %s s)", runner.holder, settings.reconcile_every_s, tick_s
+    )
+    try:
+        scheduler.start()
+    finally:
+        db = connect(settings.storage_path, settings.synchronous)
+        release_lease(db, LEASE, runner.holder)
+        db.conn.close()
