@@ -40,6 +40,31 @@ def errors(model, seed: int, start: datetime) -> dict[int, tuple[float, float]]:
     return out
 
 
+def warning_lead(model, seed: int, start: datetime) -> tuple[int | None, int | None]:
+    """(day the first forecast warning would go out, day the allowance is crossed) with the
+    allowance at 80% of the model's final MAU and the alert rule's confidence gate (medium)."""
+    cycle = BillingCycle(start, start + timedelta(days=30))
+    new, activity, final = daily_series(model(start, 30, random.Random(seed)))
+    allowance = int(final * 0.8)
+    warned = crossed = None
+    for d in range(1, 30):
+        used = sum(new[:d])
+        if crossed is None and used > allowance:
+            crossed = d
+        f = forecast_distinct(
+            "mau", used, new[:d], activity[:d], cycle, start + timedelta(days=d), UTC, allowance
+        )
+        if (
+            warned is None
+            and crossed is None
+            and f.crossing is not None
+            and f.crossing < cycle.end
+            and f.confidence != "low"
+        ):
+            warned = d
+    return warned, crossed
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=5)
@@ -71,6 +96,19 @@ def main() -> None:
         f"{'met' if median10 <= 10 else 'NOT met'})"
     )
     print("below linear everywhere: " + ("yes" if not worse else "no: " + ", ".join(worse)))
+    print()
+    print("forecast warning lead (allowance = 80% of final MAU; medium confidence needed):")
+    for name, model in MODELS.items():
+        leads = [warning_lead(model, seed, start) for seed, start in enumerate(starts)]
+        cells = []
+        for warned, crossed in leads:
+            if crossed is None:
+                cells.append("never crossed")
+            elif warned is None:
+                cells.append(f"crossed day {crossed}, no warning before")
+            else:
+                cells.append(f"{crossed - warned} days ahead")
+        print(f"  {name:20s} " + "; ".join(cells))
 
 
 if __name__ == "__main__":

@@ -16,6 +16,29 @@ from config.settings import Settings, load_settings
 access_log = logging.getLogger("meterwise.access")
 
 
+def _outbox_gauge(settings: Settings) -> bytes:
+    """Outbox messages by status, read at scrape time (a failed email must be visible)."""
+    import sqlite3
+
+    from receiver.db import get_db
+
+    try:
+        rows = (
+            get_db(settings.storage_path, settings.synchronous)
+            .conn.execute("SELECT status, count(*) FROM outbox GROUP BY status")
+            .fetchall()
+        )
+    except (sqlite3.Error, OSError):
+        return b""
+    counts = {"pending": 0, "sent": 0, "failed": 0, **dict(rows)}
+    lines = [
+        "# HELP meterwise_outbox_messages Alert emails in the outbox by status",
+        "# TYPE meterwise_outbox_messages gauge",
+    ]
+    lines += [f'meterwise_outbox_messages{{status="{s}"}} {n}' for s, n in sorted(counts.items())]
+    return ("\n".join(lines) + "\n").encode()
+
+
 def create_app(settings: Settings | None = None, clock: Callable[[], float] = time.time) -> Flask:
     """Build the app; ``settings`` defaults to the configuration found on disk."""
     from receiver import metrics, webhooks
@@ -28,7 +51,7 @@ def create_app(settings: Settings | None = None, clock: Callable[[], float] = ti
     @app.get("/metrics")
     def metrics_view() -> ResponseReturnValue:
         body, content_type = metrics.render()
-        return Response(body, content_type=content_type)
+        return Response(body + _outbox_gauge(app.config["SETTINGS"]), content_type=content_type)
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException) -> ResponseReturnValue:

@@ -131,6 +131,15 @@ def test_permanent_failure_is_recorded_and_shown(db_path, smtp):
     assert not record_and_queue(db, "acme", 0, [("mau", "threshold", "0.5")], msg, 0)
     out = deliver(db, MemoryMailer(fail_with=PermanentFailure("550 no such user")), 1)
     assert [(d.status, d.error) for d in out] == [("failed", "550 no such user")]
+    from tests.conftest import Clock
+
+    server = LiveServer(settings, Clock())
+    server.thread.start()
+    try:
+        metrics = server.session.get(server.url + "/metrics").text
+    finally:
+        server.server.shutdown()
+    assert 'meterwise_outbox_messages{status="failed"} 1' in metrics
     config = db_path.parent / "c.toml"
     config.write_text(f'[storage]\npath = "{db_path}"\n')
     result = CliRunner().invoke(cli, ["reconcile", "--config", str(config)])
