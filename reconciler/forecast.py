@@ -155,24 +155,14 @@ def forecast_distinct(
         # Too early to tell a team from a stream: fall back on the run rate, say so.
         rate = used / elapsed if elapsed > 0 else 0.0
         daily_future = [rate * f for f, _ in future_days]
-        return _finish(
-            metric,
-            used,
-            daily_future,
-            future_days,
-            cycle,
-            as_of,
-            allowance,
-            crossed_at,
-            "low",
-            "run-rate (too early)",
-            True,
-        )
-    # Day 1 discovers the recurring population; newness afterwards is what continues.
-    recent_newness = _newness(list(new_per_day[1:full]), act[1:])
-    deseasoned = [a / factors[w] for a, w in zip(act, weekdays, strict=True) if factors[w] > 0]
-    level = _ewma(deseasoned[-7:])
-    daily_future = [level * factors[wd] * recent_newness * f for f, wd in future_days]
+        confidence, method = "low", "run-rate (too early)"
+    else:
+        # Day 1 discovers the recurring population; newness afterwards is what continues.
+        recent_newness = _newness(list(new_per_day[1:full]), act[1:])
+        deseasoned = [a / factors[w] for a, w in zip(act, weekdays, strict=True) if factors[w] > 0]
+        level = _ewma(deseasoned[-7:])
+        daily_future = [level * factors[wd] * recent_newness * f for f, wd in future_days]
+        method = "new-entity rate x activity"
     return _finish(
         metric,
         used,
@@ -183,7 +173,7 @@ def forecast_distinct(
         allowance,
         crossed_at,
         confidence,
-        "new-entity rate x activity",
+        method,
         True,
     )
 
