@@ -95,6 +95,9 @@ def receive(provider: str, account_id: str) -> ResponseReturnValue:
     try:
         with write_lock(settings.storage_path):
             new_ids = store_events(db, account, provider, kind, events, now_ms)
+    except (OverflowError, UnicodeEncodeError, sqlite3.InterfaceError) as exc:
+        # The parser should have refused this value; never answer a 500 for input.
+        return reject(422, "invalid_fields", f"a value cannot be stored: {exc}")
     except sqlite3.OperationalError as exc:
         # Locked or unwritable: not acknowledged, so the provider will retry.
         metrics.rejected.labels(provider, "storage_unavailable").inc()

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
+
+_SURROGATE = re.compile(rb"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
 
 
 class BadPayload(Exception):
@@ -48,9 +51,20 @@ class Parsed:
 def load_json(raw: bytes) -> Any:
     """Decode a JSON body or raise `BadPayload` 400."""
     try:
-        return json.loads(raw)
+        doc = json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise BadPayload(400, "invalid_json", f"body is not valid JSON: {exc}") from None
+    except RecursionError:
+        raise BadPayload(400, "invalid_json", "body is nested too deeply") from None
+    if _SURROGATE.search(raw):
+        # "\ud800" escapes decode to strings no UTF-8 store can hold; paired ones are fine.
+        try:
+            json.dumps(doc, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError:
+            raise BadPayload(
+                422, "invalid_fields", "a string holds an unpaired UTF-16 surrogate escape"
+            ) from None
+    return doc
 
 
 def as_bool(value: Any) -> bool | None:
@@ -74,13 +88,15 @@ def as_str(value: Any) -> str | None:
 
 
 def as_int(value: Any) -> int | None:
-    """An integer field (also from an integral float or a digit string), else None."""
+    """An integer field (also from an integral float or a digit string) that fits in 64
+    bits, else None."""
     if isinstance(value, bool):
         return None
+    number: int | None = None
     if isinstance(value, int):
-        return value
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-        return int(value)
-    return None
+        number = value
+    elif isinstance(value, float) and value.is_integer():
+        number = int(value)
+    elif isinstance(value, str) and 0 < len(value) <= 20 and value.strip().lstrip("-").isdigit():
+        number = int(value)
+    return number if number is not None and -(2**63) <= number < 2**63 else None

@@ -26,8 +26,9 @@ _CALL_KINDS = {
     "SIP_CALL_OUT": "sip_out",
     "LIVE_STREAM": "streaming",
 }
-# Before this instant (2001-09-09) a "timestamp" is surely seconds, not milliseconds.
-_MIN_MS = 10**12
+# Before this instant (2001-09-09) a "timestamp" is surely seconds, not milliseconds; after
+# the year 5138 it is surely not milliseconds either.
+_MIN_MS, _MAX_MS = 10**12, 10**14
 
 
 def authenticate(headers: Mapping[str, str], raw: bytes, account: Account, now: float) -> Verdict:
@@ -72,7 +73,7 @@ def _envelope(doc: Any) -> dict[str, Any]:
         raise BadPayload(
             422, "invalid_fields", "fields of the wrong type or empty: " + ", ".join(wrong)
         )
-    if ts is not None and ts < _MIN_MS:
+    if ts is not None and not _MIN_MS <= ts < _MAX_MS:
         raise BadPayload(422, "invalid_fields", "timestamp must be Unix epoch milliseconds")
     if len(doc["idempotencyKey"]) > 200:
         raise BadPayload(422, "invalid_fields", "idempotencyKey longer than 200 characters")
