@@ -220,6 +220,12 @@ def _account(i: int, raw: Any, catalog: Catalog, environ: Mapping[str, str]) -> 
     options = raw.get("options", {})
     if not isinstance(options, Mapping):
         raise ConfigError(f"{key}.options", "must be a table")
+    options = {
+        name: resolve_secret(f"{key}.options.{name}", value, environ)
+        if isinstance(value, str) and value.startswith("env:")
+        else value
+        for name, value in options.items()
+    }
     return Account(
         id=account_id,
         provider=raw["provider"],

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import sqlite_utils
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS events (
@@ -176,6 +176,44 @@ CREATE TABLE IF NOT EXISTS leases (
     expires_ms INTEGER NOT NULL,
     last_run_ms INTEGER NOT NULL DEFAULT 0
 );
+
+-- CometChat connection changes (legacy snapshots list every open connection of a user).
+CREATE TABLE IF NOT EXISTS connections (
+    event_id INTEGER NOT NULL REFERENCES events(id),
+    account TEXT NOT NULL,
+    ts_ms INTEGER NOT NULL,
+    uid TEXT NOT NULL,
+    action TEXT NOT NULL,
+    connection_id TEXT,
+    snapshot TEXT
+);
+CREATE INDEX IF NOT EXISTS connections_account_ts ON connections (account, ts_ms);
+
+-- CometChat call_ended / meeting_ended: participant and session seconds.
+CREATE TABLE IF NOT EXISTS call_sessions (
+    event_id INTEGER NOT NULL REFERENCES events(id),
+    account TEXT NOT NULL,
+    ts_ms INTEGER NOT NULL,
+    kind TEXT,
+    session_id TEXT,
+    voice_s REAL NOT NULL,
+    video_s REAL NOT NULL,
+    session_s REAL NOT NULL,
+    audio_only INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS call_sessions_account_ts ON call_sessions (account, ts_ms);
+
+-- WLL and custom events: who did what, with properties for segmentation.
+CREATE TABLE IF NOT EXISTS custom_events (
+    event_id INTEGER NOT NULL REFERENCES events(id),
+    account TEXT NOT NULL,
+    ts_ms INTEGER NOT NULL,
+    user_id TEXT NOT NULL,
+    event TEXT NOT NULL,
+    system INTEGER NOT NULL,
+    properties TEXT
+);
+CREATE INDEX IF NOT EXISTS custom_events_account_ts ON custom_events (account, ts_ms);
 
 -- Rejected and duplicate deliveries, counted per account, reason and hour; no bodies.
 CREATE TABLE IF NOT EXISTS delivery_counts (

@@ -25,16 +25,17 @@ def rebuild(db: Any, settings: Settings, account_id: str, batch: int = 5000) -> 
             replayed, last_id = 0, 0
             while True:
                 rows = conn.execute(
-                    "SELECT id, body FROM events WHERE account = ? AND id > ? ORDER BY id LIMIT ?",
+                    "SELECT id, body, idempotency_key, received_at_ms FROM events "
+                    "WHERE account = ? AND id > ? ORDER BY id LIMIT ?",
                     (account_id, last_id, batch),
                 ).fetchall()
                 if not rows:
                     break
                 parsed = []
-                for event_id, body in rows:
+                for event_id, body, key, ts in rows:
                     last_id = event_id
                     try:
-                        parsed += adapter.parse(bytes(body), account, {})
+                        parsed += adapter.parse(bytes(body), account, {"webhook-id": key}, ts)
                     except BadPayload:
                         continue  # stored under older rules; kept raw, not counted
                 upsert_entities(db, account, kind, parsed)

@@ -19,7 +19,8 @@ NORMALIZED_TABLES = frozenset(
         "uploads",
         "rooms",
         "calls",
-        "chat_events",
+        "connections",
+        "call_sessions",
         "custom_events",
     }
 )

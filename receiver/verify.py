@@ -117,3 +117,28 @@ def verify_standard(
             False, "signature_stale", f"webhook-timestamp outside the {tolerance_s} s tolerance"
         )
     return OK
+
+
+def verify_basic(header: str | None, username: str, password: str) -> Verdict:
+    """HTTP Basic credentials (CometChat's only scheme), compared in constant time."""
+    if not header:
+        return Verdict(False, "auth_missing", "Authorization: Basic credentials are required")
+    scheme, _, encoded = header.partition(" ")
+    try:
+        user, sep, given = base64.b64decode(encoded.strip(), validate=True).decode().partition(":")
+    except (ValueError, UnicodeDecodeError):
+        return Verdict(False, "auth_malformed", "Authorization header is not valid Basic auth")
+    if scheme.lower() != "basic" or not sep:
+        return Verdict(False, "auth_malformed", "Authorization header is not valid Basic auth")
+    ok = hmac.compare_digest(user.encode(), username.encode())
+    ok &= hmac.compare_digest(given.encode(), password.encode())
+    return OK if ok else Verdict(False, "auth_mismatch", "wrong username or password")
+
+
+def verify_shared_header(value: str | None, name: str, secret: str) -> Verdict:
+    """A static shared-secret header (WLL reactors can only send fixed headers)."""
+    if not value:
+        return Verdict(False, "auth_missing", f"header {name} is required")
+    if not hmac.compare_digest(value.encode(), secret.encode()):
+        return Verdict(False, "auth_mismatch", f"header {name} does not match")
+    return OK

@@ -82,12 +82,12 @@ def receive(provider: str, account_id: str) -> ResponseReturnValue:
     if not verdict.ok:
         # The provider has been seen re-sending a changed body under the old signature:
         # if the key is already stored, the event is safe, so acknowledge it.
-        key = adapter.peek_key(raw)
+        key = adapter.peek_key(raw, request.headers)
         if key is not None and is_stored(db, account_id, key):
             return _duplicate(db, account_id, provider, now_ms, "duplicate_after_bad_signature")
         return reject(401, verdict.reason, verdict.detail)
     try:
-        events = adapter.parse(raw, account, request.headers)
+        events = adapter.parse(raw, account, request.headers, now_ms)
     except BadPayload as exc:
         return reject(exc.status, exc.code, exc.detail)
     g.event_type = events[0].event_type if events else None

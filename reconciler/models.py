@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,6 +126,7 @@ class Report:
     invoice: Invoice
     attribution: tuple[Attribution, ...]
     notes: tuple[str, ...] = ()
+    extras: Mapping[str, Any] = field(default_factory=dict)
 
     def metric(self, name: str) -> MetricReport | None:
         """The named metric, if the report has it."""

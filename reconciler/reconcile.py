@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import math
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
-from functools import partial
 from typing import Any
 
 from config.errors import ConfigError
@@ -13,17 +12,12 @@ from config.settings import Account, Settings
 from reconciler import store
 from reconciler.attribution import attribute
 from reconciler.cycles import cycle_containing, to_ms
-from reconciler.forecast import forecast_distinct, forecast_sum
-from reconciler.invoice import build_invoice, distinct_overage
-from reconciler.models import BillingCycle, MetricReport, MetricUsage, Report
+from reconciler.distinct import distinct_metric
+from reconciler.forecast import forecast_sum
+from reconciler.invoice import build_invoice
+from reconciler.models import BillingCycle, MetricReport, PlanPeriod, Report
+from reconciler.providers import metrics_for
 from reconciler.subscription import build_timeline, plan_periods
-from reconciler.usage import (
-    call_minutes,
-    minutes,
-    pair_intervals,
-    recording_minutes,
-    transcription_minutes,
-)
 
 DAY = timedelta(days=1)
 CLOSE_GRACE_S = 3600
@@ -45,80 +39,6 @@ def cycle_for(settings: Settings, account: Account, when: datetime | date) -> Bi
     return cycle_containing(account.cycle_anchor, account.tz, when, kind)
 
 
-def _per_day(items: list[tuple[int, Decimal]], start_ms: int, days: int) -> list[Decimal]:
-    out = [Decimal(0)] * days
-    for ts, amount in items:
-        day = (ts - start_ms) // store.DAY_MS
-        if 0 <= day < days:
-            out[day] += amount
-    return out
-
-
-def _jaas_sums(
-    db: Any, account: Account, cycle: BillingCycle, eval_ms: int, days: int
-) -> list[tuple[MetricUsage, list[Decimal]]]:
-    start_ms, rounding = to_ms(cycle.start), account.recording_rounding
-    recs = store.recordings(db, account.id, start_ms, eval_ms)
-    out = [
-        (
-            recording_minutes([d for _, d in recs], rounding),
-            _per_day(
-                [(ts, minutes(Decimal(d), rounding)) for ts, d in recs if d is not None],
-                start_ms,
-                days,
-            ),
-        )
-    ]
-    sessions = store.transcribed_sessions(db, account.id, start_ms, eval_ms)
-    ids = [s for s, _ in sessions]
-    out.append(
-        (
-            transcription_minutes(
-                ids,
-                store.room_spans(db, account.id, ids),
-                store.presence_spans(db, account.id, ids),
-                rounding,
-            ),
-            [Decimal(0)] * days,
-        )
-    )
-    calls = store.call_events(db, account.id, start_ms - store.DAY_MS, eval_ms)
-    intervals = [i for i in pair_intervals(calls, eval_ms) if start_ms <= i.start_ms < eval_ms]
-    for metric, usage in call_minutes(intervals, rounding).items():
-        kinds = [
-            k
-            for k, m in {
-                "dial_in": "dial_in_minutes",
-                "dial_out": "dial_out_minutes",
-                "sip_in": "sip_minutes",
-                "sip_out": "sip_minutes",
-                "streaming": "streaming_minutes",
-            }.items()
-            if m == metric
-        ]
-        per_day = _per_day(
-            [
-                (i.start_ms, minutes(Decimal(i.end_ms - i.start_ms) / 1000, rounding))
-                for i in intervals
-                if i.kind in kinds
-            ],
-            start_ms,
-            days,
-        )
-        out.append((usage, per_day))
-    return out
-
-
-def _no_sums(
-    db: Any, account: Account, cycle: BillingCycle, eval_ms: int, days: int
-) -> list[tuple[MetricUsage, list[Decimal]]]:
-    return []
-
-
-SUM_METRICS = {"jaas": _jaas_sums}
-DISTINCT_METRICS = {"jaas": ("mau",), "cometchat": ("mau",), "wll": ("mau",), "events": ("mau",)}
-
-
 def compute_report(
     db: Any,
     settings: Settings,
@@ -126,6 +46,7 @@ def compute_report(
     as_of: datetime,
     cycle_date: date | None = None,
     close_grace_s: int = CLOSE_GRACE_S,
+    segment: str | None = None,
 ) -> Report:
     """The reconciliation of one account's cycle as of ``as_of`` (default: its cycle)."""
     account = get_account(settings, account_id)
@@ -140,75 +61,23 @@ def compute_report(
     plan = catalog.get(plan_id) if plan_id else None
     days = max(1, math.ceil((eval_at - cycle.start) / DAY))
     running = eval_at < cycle.end
-    metrics, overage, notes = [], {}, []
-    for metric in DISTINCT_METRICS.get(account.provider, ()):
-        used = store.count_first_seen(db, account.id, metric, start_ms, eval_ms)
-        per_period = distinct_overage(
-            periods,
-            catalog,
-            metric,
-            partial(store.count_first_seen, db, account.id, metric, start_ms),
-            eval_ms,
+    hooks = metrics_for(account.provider)
+    previous = cycle_for(settings, account, cycle.start - timedelta(seconds=1))
+    metrics: list[MetricReport] = []
+    overage: dict[str, list[tuple[PlanPeriod, int]]] = {}
+    notes: list[str] = []
+    for metric in hooks.distinct:
+        line, per_period = distinct_metric(
+            db, account, catalog, plan, metric, cycle, previous, periods, eval_at, days
         )
+        metrics.append(line)
         overage[metric] = per_period
-        allowance = plan.allowance(metric) if plan else None
-        crossed = None
-        if allowance is not None and used > allowance:
-            ms = store.nth_first_seen_ms(db, account.id, metric, start_ms, allowance + 1)
-            crossed = datetime.fromtimestamp(ms / 1000, UTC) if ms is not None else None
-        previous = cycle_for(settings, account, cycle.start - timedelta(seconds=1))
-        prev_days = math.ceil((previous.end - previous.start) / DAY)
-        history = (
-            [
-                (float(n), (previous.start + i * DAY).astimezone(account.tz).weekday())
-                for i, n in enumerate(
-                    store.activity_per_day(
-                        db,
-                        account.id,
-                        metric,
-                        to_ms(previous.start),
-                        to_ms(previous.end),
-                        prev_days,
-                    )
-                )
-            ]
-            if store.has_activity(
-                db, account.id, metric, to_ms(previous.start), to_ms(previous.end)
-            )
-            else []
-        )
-        forecast = (
-            forecast_distinct(
-                metric,
-                used,
-                store.new_per_day(db, account.id, metric, start_ms, eval_ms, days),
-                store.activity_per_day(db, account.id, metric, start_ms, eval_ms, days),
-                cycle,
-                eval_at,
-                account.tz,
-                allowance,
-                crossed,
-                history,
-            )
-            if running
-            else None
-        )
-        units = Decimal(sum(u for _, u in per_period))
-        amount = sum(
-            (
-                u * catalog.get(p.plan_id).overage_rates.get(metric, Decimal(0))
-                for p, u in per_period
-            ),
-            Decimal(0),
-        )
-        metrics.append(
-            MetricReport(
-                MetricUsage(metric, Decimal(used), "users"), allowance, units, amount, forecast
-            )
-        )
+    for peak in hooks.peaks(db, account, plan, cycle, eval_ms):
+        metrics.append(peak)
+        if peak.overage_units and periods:
+            overage[peak.usage.name] = [(periods[-1], int(peak.overage_units))]
     usage: dict[str, Decimal] = {}
-    sums = SUM_METRICS.get(account.provider)
-    for m_usage, per_day in (sums or _no_sums)(db, account, cycle, eval_ms, days):
+    for m_usage, per_day in hooks.sums(db, account, plan, cycle, eval_ms, days):
         usage[m_usage.name] = m_usage.used
         forecast = (
             forecast_sum(m_usage.name, m_usage.used, per_day, cycle, eval_at, account.tz, None)
@@ -221,7 +90,7 @@ def compute_report(
             notes.append(f"{m_usage.name}: no rate in plan {plan_id}, not invoiced")
     invoice = build_invoice(cycle, periods, timeline.plan_at(cycle.end), catalog, overage, usage)
     attribution: tuple[Any, ...] = ()
-    if account.provider == "jaas" and plan is not None:
+    if hooks.attribution and plan is not None:
         allowance = plan.allowance("mau") or 1
         cost = (
             account.cost_per_mau
@@ -245,4 +114,5 @@ def compute_report(
         invoice=invoice,
         attribution=attribution,
         notes=tuple(notes),
+        extras=hooks.extras(db, account, cycle, eval_ms, segment),
     )

@@ -95,6 +95,7 @@ def report_to_dict(report: Report) -> dict[str, Any]:
             for a in report.attribution
         ],
         "notes": list(report.notes),
+        **({"extras": dict(report.extras)} if report.extras else {}),
     }
 
 
@@ -133,6 +134,8 @@ def render_table(report: Report, top: int = 10) -> str:
             out.append(f"  {who[:40]:40} {a.mau:>8} MAU {money(a.amount):>10}")
     for note in report.notes:
         out.append(f"note: {note}")
+    for name, value in report.extras.items():
+        out.append(f"{name}: {value}")
     return "\n".join(out) + "\n"
 
 

@@ -9,6 +9,6 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from receiver.providers import jaas
+from receiver.providers import cometchat, events, jaas, wll
 
-PROVIDERS: dict[str, ModuleType] = {jaas.NAME: jaas}
+PROVIDERS: dict[str, ModuleType] = {m.NAME: m for m in (jaas, cometchat, wll, events)}

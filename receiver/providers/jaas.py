@@ -42,7 +42,7 @@ def authenticate(headers: Mapping[str, str], raw: bytes, account: Account, now: 
     )
 
 
-def peek_key(raw: bytes) -> str | None:
+def peek_key(raw: bytes, headers: Mapping[str, str] | None = None) -> str | None:
     """The idempotencyKey of a body, if it has one, without validating anything else."""
     try:
         doc = load_json(raw)
@@ -199,7 +199,9 @@ def _normalize(
     return {}, []  # every other type, known or not, is kept raw only
 
 
-def parse(raw: bytes, account: Account, headers: Mapping[str, str]) -> list[Parsed]:
+def parse(
+    raw: bytes, account: Account, headers: Mapping[str, str], received_ms: int = 0
+) -> list[Parsed]:
     """Validate the envelope, check the appId and normalize the rows the reconciler needs."""
     doc = _envelope(load_json(raw))
     app_id = _app_id(doc)

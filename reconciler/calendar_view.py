@@ -1,0 +1,42 @@
+"""Calendar-month views for WLL and custom events: history, growth, segments, system-only."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from config.settings import Account
+from reconciler import store
+from reconciler.cycles import from_ms, to_ms
+from reconciler.models import BillingCycle
+
+
+def growth(current: int, previous: int) -> str | None:
+    """Month-over-month change as a signed percentage, or None without a base."""
+    if not previous:
+        return None
+    return f"{(current - previous) / previous:+.1%}"
+
+
+def calendar_extras(
+    db: Any, account: Account, cycle: BillingCycle, eval_ms: int, segment: str | None
+) -> dict[str, Any]:
+    """MAU by month across history, month-over-month growth, segments, system-only users."""
+    history = store.distinct_by_cycle(db, account.id, "mau")
+    start_ms = to_ms(cycle.start)
+    extras: dict[str, Any] = {
+        "mau_by_month": {
+            f"{from_ms(c).astimezone(account.tz):%Y-%m}": n for c, n in history if c <= start_ms
+        }
+    }
+    current = dict(history).get(start_ms, 0)
+    earlier = [n for c, n in history if c < start_ms]
+    change = growth(current, earlier[-1]) if earlier else None
+    if change is not None:
+        extras["growth_vs_previous_month"] = change
+    if segment:
+        extras["segments"] = {segment: store.segments(db, account.id, start_ms, eval_ms, segment)}
+    if account.provider == "wll":
+        extras["system_only_users_by_event_type"] = store.system_only_by_type(
+            db, account.id, start_ms, start_ms, eval_ms
+        )
+    return extras
