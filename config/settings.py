@@ -14,9 +14,11 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from config.errors import ConfigError, UnknownPlan
+from config.options import parse_options
 from config.plans import Catalog, _money, load_catalog
 
 PROVIDERS = ("jaas", "cometchat", "wll", "events")
+SIGNED_PROVIDERS = ("jaas", "events")  # the ones whose webhooks carry an HMAC signature
 SYNCHRONOUS = ("normal", "full")
 _ACCOUNT_KEYS = {
     "id",
@@ -217,15 +219,14 @@ def _account(i: int, raw: Any, catalog: Catalog, environ: Mapping[str, str]) -> 
         raise ConfigError(f"{key}.recording_rounding", "must be 'up' or 'exact'")
     secrets = _strings(f"{key}.webhook_secrets", raw.get("webhook_secrets", []))
     cost = raw.get("cost_per_mau")
-    options = raw.get("options", {})
-    if not isinstance(options, Mapping):
-        raise ConfigError(f"{key}.options", "must be a table")
-    options = {
-        name: resolve_secret(f"{key}.options.{name}", value, environ)
-        if isinstance(value, str) and value.startswith("env:")
-        else value
-        for name, value in options.items()
-    }
+    if raw["provider"] in SIGNED_PROVIDERS and not secrets:
+        raise ConfigError(f"{key}.webhook_secrets", f"a {raw['provider']} account needs one")
+    options = parse_options(
+        f"{key}.options",
+        raw["provider"],
+        raw.get("options", {}),
+        lambda k, v: resolve_secret(k, v, environ),
+    )
     return Account(
         id=account_id,
         provider=raw["provider"],
@@ -249,7 +250,7 @@ def _account(i: int, raw: Any, catalog: Catalog, environ: Mapping[str, str]) -> 
         cost_per_mau=None if cost is None else _money(f"{key}.cost_per_mau", cost),
         recording_rounding=rounding,
         alert_emails=_strings(f"{key}.alert_emails", raw.get("alert_emails", [])),
-        options=dict(options),
+        options=options,
         alerts=_alert_rules(f"{key}.alerts", raw.get("alerts", {})),
     )
 

@@ -25,6 +25,11 @@ def _db(settings: Settings) -> Any:
 @click.option("--at", "at", default=None, help="Evaluate as of this ISO instant (default now).")
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table")
 @click.option(
+    "--segment",
+    default=None,
+    help="Events accounts: MAU per value of this event property (e.g. country).",
+)
+@click.option(
     "--output",
     type=click.Path(dir_okay=False),
     default=None,
@@ -36,6 +41,7 @@ def report_command(
     cycle: str | None,
     at: str | None,
     fmt: str,
+    segment: str | None,
     output: str | None,
     config_path: str | None,
 ) -> None:
@@ -51,7 +57,13 @@ def report_command(
     settings = settings_from(config_path)
     try:
         report = compute_report(
-            _db(settings), settings, account, parse_instant(at), parse_date(cycle)
+            _db(settings),
+            settings,
+            account,
+            parse_instant(at),
+            parse_date(cycle),
+            settings.close_grace_s,
+            segment,
         )
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from None

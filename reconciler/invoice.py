@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from datetime import UTC, tzinfo
 from decimal import ROUND_HALF_UP, Decimal
 
 from config.plans import Catalog
@@ -49,15 +50,19 @@ def build_invoice(
     catalog: Catalog,
     overage: Mapping[str, list[tuple[PlanPeriod, int]]],
     usage: Mapping[str, Decimal],
+    tz: tzinfo = UTC,
 ) -> Invoice:
-    """Subscription of the next cycle, proration for each upgrade, overage, add-on usage."""
+    """Subscription of the next cycle, proration for each upgrade, overage, add-on usage.
+
+    Dates in descriptions and ``issued_on`` are in the account's timezone ``tz``.
+    """
     lines: list[InvoiceLine] = []
     if next_plan is not None:
         plan = catalog.get(next_plan)
         lines.append(
             line(
                 "subscription",
-                f"{plan.name}, next cycle from {cycle.end.date().isoformat()}",
+                f"{plan.name}, next cycle from {cycle.end.astimezone(tz).date().isoformat()}",
                 Decimal(1),
                 plan.price,
             )
@@ -99,4 +104,4 @@ def build_invoice(
         usage_rate = final.usage_rates.get(metric) if final else None
         if usage_rate is not None and quantity > 0:
             lines.append(line(f"usage:{metric}", metric.replace("_", " "), quantity, usage_rate))
-    return Invoice(issued_on=cycle.end, lines=tuple(lines))
+    return Invoice(issued_on=cycle.end.astimezone(tz), lines=tuple(lines))

@@ -13,7 +13,10 @@ from reconciler.advice import Option
 from reconciler.alerts import Alert, projected_overage
 from reconciler.mailer import OutgoingEmail
 from reconciler.models import Report
-from reconciler.report import money, number
+from reconciler.report import extra_lines, money, number
+
+# Report views worth repeating in a warning (the month history stays in the report).
+EMAIL_EXTRAS = ("system_only_users_by_event_type", "growth_vs_previous_month")
 
 
 def outbox_key(account: str, cycle_start: datetime, parts: Sequence[str]) -> str:
@@ -84,6 +87,9 @@ def _lines(
                 f"  overage so far ${money(m.overage_amount)}, projected "
                 f"${money(projected_overage(m, rate))}"
             )
+    for name, value in report.extras.items():
+        if name in EMAIL_EXTRAS:
+            out += extra_lines(name, value)
     if options:
         out += [
             "",

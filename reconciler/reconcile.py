@@ -88,7 +88,9 @@ def compute_report(
         metrics.append(MetricReport(m_usage, None, Decimal(0), Decimal(0), forecast))
         if rate is None and m_usage.used > 0:
             notes.append(f"{m_usage.name}: no rate in plan {plan_id}, not invoiced")
-    invoice = build_invoice(cycle, periods, timeline.plan_at(cycle.end), catalog, overage, usage)
+    invoice = build_invoice(
+        cycle, periods, timeline.plan_at(cycle.end), catalog, overage, usage, account.tz
+    )
     attribution: tuple[Any, ...] = ()
     if hooks.attribution and plan is not None:
         allowance = plan.allowance("mau") or 1

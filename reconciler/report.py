@@ -125,18 +125,36 @@ def render_table(report: Report, top: int = 10) -> str:
         )
     out += ["", f"invoice issued {report.invoice.issued_on:%Y-%m-%d}:"]
     for ln in report.invoice.lines:
-        out.append(f"  {ln.code:28} {ln.description[:44]:44} {money(ln.amount):>10}")
-    out.append(f"  {'total':73} {money(report.invoice.total):>10}")
+        out.append(f"  {ln.code:28} {ln.description[:50]:50} {money(ln.amount):>10}")
+    out.append(f"  {'total':79} {money(report.invoice.total):>10}")
     if report.attribution:
         out += ["", "attribution (top users):"]
         for a in report.attribution[:top]:
             who = a.user or "(unattributed)"
             out.append(f"  {who[:40]:40} {a.mau:>8} MAU {money(a.amount):>10}")
-    for note in report.notes:
+    notes = [f"{m.usage.name}: {n}" for m in report.metrics for n in m.usage.notes]
+    if notes or report.notes:
+        out.append("")
+    for note in [*notes, *report.notes]:
         out.append(f"note: {note}")
+    if report.extras:
+        out.append("")
     for name, value in report.extras.items():
-        out.append(f"{name}: {value}")
+        out.extend(extra_lines(name, value))
     return "\n".join(out) + "\n"
+
+
+def extra_lines(name: str, value: Any, indent: str = "") -> list[str]:
+    """A nested mapping as indented ``name: value`` lines (top-level names humanized)."""
+    label = name if indent else name.replace("_", " ")
+    if not isinstance(value, dict):
+        return [f"{indent}{label}: {value}"]
+    lines = [f"{indent}{label}:"]
+    if not value:
+        lines[0] += " none"
+    for key, inner in value.items():
+        lines.extend(extra_lines(str(key), inner, indent + "  "))
+    return lines
 
 
 def render_csv(report: Report) -> str:

@@ -315,7 +315,7 @@ def segments(db: Any, account: str, start_ms: int, end_ms: int, prop: str) -> di
             db,
             "SELECT json_extract(properties, ?) AS v, count(DISTINCT user_id) FROM "
             "custom_events WHERE account = ? AND ts_ms >= ? AND ts_ms < ? GROUP BY v "
-            "ORDER BY 2 DESC",
+            "ORDER BY 2 DESC, 1",
             (f'$."{prop}"', account, start_ms, end_ms),
         )
     }

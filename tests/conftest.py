@@ -18,6 +18,7 @@ from config.settings import Settings, parse_settings
 from receiver import create_app
 from receiver.db import connect
 from receiver.testing import APP_ID, signed
+from tests.smtp import SmtpServer
 
 logging.getLogger("werkzeug").setLevel(logging.WARNING)
 
@@ -117,3 +118,12 @@ def live(settings: Settings, clock: Clock) -> Iterator[LiveServer]:
     yield server
     server.server.shutdown()
     server.session.close()
+
+
+@pytest.fixture
+def smtp() -> Iterator[SmtpServer]:
+    """A real SMTP server (aiosmtpd) on loopback that keeps what it accepts."""
+    server = SmtpServer()
+    server.start()
+    yield server
+    server.stop()

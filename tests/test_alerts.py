@@ -12,17 +12,8 @@ from receiver.testing import Meeting
 from reconciler.job import run_reconciliation
 from reconciler.mailer import SmtpMailer
 from tests.conftest import SECOND_SECRET, LiveServer, base_config
-from tests.smtp import SmtpServer
 
 START = datetime(2026, 3, 8, tzinfo=UTC)
-
-
-@pytest.fixture
-def smtp():
-    server = SmtpServer()
-    server.start()
-    yield server
-    server.stop()
 
 
 def make_settings(db_path, smtp_port, **account):
@@ -198,6 +189,7 @@ id = "acme"
 provider = "jaas"
 plan = "small"
 cycle_anchor = "2026-03-08"
+webhook_secrets = ["whsec_x"]
 alert_emails = ["ops@example.com"]
 """)
     args = ["reconcile", "--at", "2026-03-10T00:00:00Z", "--config", str(config)]

@@ -112,3 +112,78 @@ def test_invalid_toml_is_reported(tmp_path):
     path.write_text("[storage\n")
     with pytest.raises(ConfigError, match="not valid TOML"):
         load_settings(str(path), {})
+
+
+def provider_account(db_path, provider, plan, **extra):
+    doc = base_config(db_path)
+    doc["accounts"] = [
+        {"id": "p", "provider": provider, "plan": plan, "cycle_anchor": "2026-03-01", **extra}
+    ]
+    return doc
+
+
+@pytest.mark.parametrize(
+    "provider,plan,extra,key,problem",
+    [
+        ("cometchat", "cometchat-1k", {}, "accounts.p.options.basic_auth_user", "required"),
+        (
+            "cometchat",
+            "cometchat-1k",
+            {"options": {"basic_auth_user": "u", "basic_auth_password": "env:NOPE"}},
+            "accounts.p.options.basic_auth_password",
+            "NOPE is not set",
+        ),
+        (
+            "cometchat",
+            "cometchat-1k",
+            {"options": {"basic_auth_user": "u", "basic_auth_password": "p", "count_device": 1}},
+            "accounts.p.options.count_device",
+            "unknown option",
+        ),
+        (
+            "cometchat",
+            "cometchat-1k",
+            {
+                "options": {
+                    "basic_auth_user": "u",
+                    "basic_auth_password": "p",
+                    "connection_idle_timeout_s": True,
+                }
+            },
+            "accounts.p.options.connection_idle_timeout_s",
+            "must be a whole number",
+        ),
+        ("wll", "wll-standard", {}, "accounts.p.options.secret", "required"),
+        (
+            "wll",
+            "wll-standard",
+            {"options": {"secret": "s", "system_event_types": ["A", 1]}},
+            "accounts.p.options.system_event_types",
+            "list of strings",
+        ),
+        ("events", "events-standard", {}, "accounts.p.webhook_secrets", "needs one"),
+        (
+            "events",
+            "events-standard",
+            {"webhook_secrets": ["whsec_x"], "options": {"pseudonymize": True}},
+            "accounts.p.options.pseudonymize_key",
+            "required when pseudonymize",
+        ),
+        ("wll", "jaas-basic", {"options": {"secret": "s"}}, "accounts.p.plan", "jaas plan"),
+    ],
+)
+def test_provider_options_are_checked_at_start(db_path, provider, plan, extra, key, problem):
+    with pytest.raises(ConfigError) as info:
+        parse_settings(provider_account(db_path, provider, plan, **extra), {}, "t")
+    assert info.value.key == key
+    assert problem in str(info.value)
+
+
+def test_provider_options_get_their_defaults(db_path):
+    doc = provider_account(db_path, "wll", "wll-standard", options={"secret": "env:WLL"})
+    account = parse_settings(doc, {"WLL": "s3cret"}, "t").accounts["p"]
+    assert account.options == {
+        "header_name": "X-Meterwise-Secret",
+        "secret": "s3cret",
+        "system_event_types": ["AUDIENCE_JOINED", "AUDIENCE_LEFT"],
+    }

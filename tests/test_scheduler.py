@@ -22,14 +22,6 @@ from tests.smtp import SmtpServer
 PYTHON = sys.executable
 
 
-@pytest.fixture
-def smtp():
-    server = SmtpServer()
-    server.start()
-    yield server
-    server.stop()
-
-
 def write_config(tmp_path: Path, smtp_port: int) -> Path:
     path = tmp_path / "meterwise.toml"
     path.write_text(f"""

@@ -49,7 +49,7 @@ def _key(doc: dict[str, Any], raw: bytes) -> str:
             _get(data, "user", "uid"),
             _get(data, "currentConnection", "connectedAt"),
             _get(data, "currentConnection", "action"),
-            data.get("timestamp"),
+            _get(data, "currentConnection", "platform") or "",
         ]
     elif trigger == "after_connection_status_changed":
         parts = [

@@ -1,0 +1,80 @@
+"""Provider-specific account options: their names, types, defaults and what is required.
+
+Every option a provider reads is declared here, so a misspelt or missing option fails at
+start with the key named, and the README lists exactly these.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from config.errors import ConfigError
+
+
+@dataclass(frozen=True, slots=True)
+class Option:
+    """One option: its type check, default and whether the account must set it."""
+
+    kind: type
+    default: Any = None
+    required: bool = False
+    secret: bool = False
+
+
+KIND_NAMES = {str: "a string", bool: "true or false", int: "a whole number", list: "a list"}
+
+SCHEMAS: dict[str, dict[str, Option]] = {
+    "jaas": {},
+    "cometchat": {
+        "basic_auth_user": Option(str, required=True, secret=True),
+        "basic_auth_password": Option(str, required=True, secret=True),
+        "count_devices": Option(bool, False),
+        "connection_idle_timeout_s": Option(int, 6 * 3600),
+    },
+    "wll": {
+        "header_name": Option(str, "X-Meterwise-Secret"),
+        "secret": Option(str, required=True, secret=True),
+        "system_event_types": Option(list, ["AUDIENCE_JOINED", "AUDIENCE_LEFT"]),
+    },
+    "events": {
+        "pseudonymize": Option(bool, False),
+        "pseudonymize_key": Option(str, secret=True),
+    },
+}
+
+
+def parse_options(
+    key: str, provider: str, raw: Any, resolve: Callable[[str, str], str]
+) -> dict[str, Any]:
+    """Validated options with defaults filled in; ``resolve`` expands ``env:NAME`` secrets."""
+    if not isinstance(raw, Mapping):
+        raise ConfigError(key, "must be a table")
+    schema = SCHEMAS.get(provider, {})
+    unknown = sorted(set(raw) - set(schema))
+    if unknown:
+        known = ", ".join(sorted(schema)) or "none"
+        raise ConfigError(f"{key}.{unknown[0]}", f"unknown option for {provider} (known: {known})")
+    out: dict[str, Any] = {}
+    for name, option in schema.items():
+        value = raw.get(name, option.default)
+        if value is None:
+            if option.required:
+                raise ConfigError(f"{key}.{name}", f"required for a {provider} account")
+            continue
+        if isinstance(value, str) and value.startswith("env:"):
+            value = resolve(f"{key}.{name}", value)
+        bad_bool = option.kind is int and isinstance(value, bool)
+        if not isinstance(value, option.kind) or bad_bool:
+            raise ConfigError(f"{key}.{name}", f"must be {KIND_NAMES[option.kind]}")
+        if isinstance(value, list) and not all(isinstance(v, str) for v in value):
+            raise ConfigError(f"{key}.{name}", "must be a list of strings")
+        if isinstance(value, int) and not isinstance(value, bool) and value < 1:
+            raise ConfigError(f"{key}.{name}", "must be a whole number >= 1")
+        if option.required and value == "":
+            raise ConfigError(f"{key}.{name}", "must not be empty")
+        out[name] = value
+    if out.get("pseudonymize") and not out.get("pseudonymize_key"):
+        raise ConfigError(f"{key}.pseudonymize_key", "required when pseudonymize = true")
+    return out
