@@ -108,3 +108,95 @@ def test_arbitrary_bytes_and_headers_never_get_a_500(
         pass
     response = client.post("/webhooks/jaas/acme", data=body, headers=headers)
     assert response.status_code in (200, 401, 415), response.get_json()
+
+
+def _providers_app(tmp_path_factory):
+    from config.settings import parse_settings
+    from tests.traffic import EVENTS_SECRET
+
+    path = tmp_path_factory.mktemp("fuzzp") / "fuzz.db"
+    accounts = [
+        {
+            "id": "cc",
+            "provider": "cometchat",
+            "plan": "cometchat-1k",
+            "cycle_anchor": "2026-03-08",
+            "options": {"basic_auth_user": "meterwise", "basic_auth_password": "cc-pass-1"},
+        },
+        {
+            "id": "wl",
+            "provider": "wll",
+            "plan": "wll-standard",
+            "cycle_anchor": "2026-03-01",
+            "options": {"secret": "s"},
+        },
+        {
+            "id": "ev",
+            "provider": "events",
+            "plan": "events-standard",
+            "cycle_anchor": "2026-03-01",
+            "webhook_secrets": [EVENTS_SECRET],
+            "options": {"pseudonymize": True, "pseudonymize_key": "k"},
+        },
+    ]
+    doc = {"storage": {"path": str(path)}, "accounts": accounts}
+    return create_app(parse_settings(doc, {}, "t"))
+
+
+COMETCHAT_TRIGGERS = [
+    "message_sent",
+    "user_connection_status_changed",
+    "after_connection_status_changed",
+    "call_ended",
+    "meeting_ended",
+    "call_initiated",
+    "other",
+]
+provider_docs = st.one_of(
+    st.tuples(
+        st.just("cometchat/cc"),
+        st.fixed_dictionaries(
+            {"trigger": st.sampled_from(COMETCHAT_TRIGGERS) | json_values, "data": json_values},
+            optional={"webhook": json_values, "type": json_values},
+        ),
+    ),
+    st.tuples(
+        st.just("wll/wl"),
+        st.fixed_dictionaries(
+            {"type": json_values, "subject": json_values, "reportedAt": json_values},
+            optional={"payload": json_values},
+        ),
+    ),
+    st.tuples(
+        st.just("events/ev"),
+        json_values
+        | st.lists(
+            st.fixed_dictionaries(
+                {"user": json_values, "event": json_values, "timestamp": json_values},
+                optional={"properties": json_values},
+            ),
+            max_size=3,
+        ),
+    ),
+)
+
+
+@settings(
+    max_examples=300,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(case=provider_docs)
+def test_other_providers_never_get_a_500(tmp_path_factory, case):
+    from tests.traffic import basic, standard_headers
+
+    path, doc = case
+    body = json.dumps(doc).encode()
+    headers = {
+        "cometchat/cc": basic(),
+        "wll/wl": {"Content-Type": "application/json", "X-Meterwise-Secret": "s"},
+        "events/ev": standard_headers(body, "msg_fuzz", int(time.time())),
+    }[path]
+    client = _providers_app(tmp_path_factory).test_client()
+    response = client.post(f"/webhooks/{path}", data=body, headers=headers)
+    assert response.status_code in (200, 400, 422), (response.status_code, response.get_json())
