@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from config.errors import ConfigError, UnknownPlan
 from config.options import parse_options
 from config.plans import Catalog, _money, load_catalog
+from config.sections import ApiSettings, CheckSettings, parse_api, parse_checks
 
 PROVIDERS = ("jaas", "cometchat", "wll", "events")
 SIGNED_PROVIDERS = ("jaas", "events")  # the ones whose webhooks carry an HMAC signature
@@ -127,6 +128,8 @@ class Settings:
     reconcile_every_s: int = 900
     close_grace_s: int = 3600
     scheduler: bool = True
+    checks: CheckSettings = field(default_factory=CheckSettings)
+    api: ApiSettings = field(default_factory=ApiSettings)
 
 
 def resolve_secret(key: str, value: Any, environ: Mapping[str, str]) -> str:
@@ -314,7 +317,17 @@ def _email(raw: Any, environ: Mapping[str, str]) -> EmailSettings:
 
 def parse_settings(data: Mapping[str, Any], environ: Mapping[str, str], source: str) -> Settings:
     """Validate a parsed TOML document into `Settings`; raise `ConfigError` naming the key."""
-    known = {"storage", "server", "receiver", "accounts", "plans", "email", "reconcile"}
+    known = {
+        "storage",
+        "server",
+        "receiver",
+        "accounts",
+        "plans",
+        "email",
+        "reconcile",
+        "checks",
+        "api",
+    }
     unknown = set(data) - known
     if unknown:
         raise ConfigError(sorted(unknown)[0], "unknown section")
@@ -342,6 +355,8 @@ def parse_settings(data: Mapping[str, Any], environ: Mapping[str, str], source: 
     if unknown:
         raise ConfigError(f"reconcile.{sorted(unknown)[0]}", "unknown key")
     return Settings(
+        checks=parse_checks(data.get("checks", {})),
+        api=parse_api(data.get("api", {}), lambda k, v: resolve_secret(k, v, environ)),
         email=_email(data.get("email", {}), environ),
         reconcile_every_s=_int(
             "reconcile.reconcile_every_s", reconcile.get("reconcile_every_s", 900), 1

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import sqlite_utils
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS events (
@@ -216,6 +216,18 @@ CREATE TABLE IF NOT EXISTS custom_events (
 CREATE INDEX IF NOT EXISTS custom_events_account_ts ON custom_events (account, ts_ms);
 
 -- Rejected and duplicate deliveries, counted per account, reason and hour; no bodies.
+-- What the provider invoiced or its console showed (`meterwise invoice record`).
+CREATE TABLE IF NOT EXISTS provider_figures (
+    account TEXT NOT NULL,
+    cycle_start_ms INTEGER NOT NULL,
+    mau INTEGER,
+    total TEXT,
+    lines TEXT NOT NULL,
+    recorded_at_ms INTEGER NOT NULL,
+    note TEXT,
+    PRIMARY KEY (account, cycle_start_ms)
+) WITHOUT ROWID;
+
 CREATE TABLE IF NOT EXISTS delivery_counts (
     account TEXT NOT NULL,
     reason TEXT NOT NULL,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from config.settings import Account
-from reconciler import store
+from reconciler import store_extras
 from reconciler.cycles import from_ms, to_ms
 from reconciler.models import BillingCycle
 
@@ -21,7 +21,7 @@ def calendar_extras(
     db: Any, account: Account, cycle: BillingCycle, eval_ms: int, segment: str | None
 ) -> dict[str, Any]:
     """MAU by month across history, month-over-month growth, segments, system-only users."""
-    history = store.distinct_by_cycle(db, account.id, "mau")
+    history = store_extras.distinct_by_cycle(db, account.id, "mau")
     start_ms = to_ms(cycle.start)
     extras: dict[str, Any] = {
         "mau_by_month": {
@@ -34,9 +34,11 @@ def calendar_extras(
     if change is not None:
         extras["growth_vs_previous_month"] = change
     if segment:
-        extras["segments"] = {segment: store.segments(db, account.id, start_ms, eval_ms, segment)}
+        extras["segments"] = {
+            segment: store_extras.segments(db, account.id, start_ms, eval_ms, segment)
+        }
     if account.provider == "wll":
-        extras["system_only_users_by_event_type"] = store.system_only_by_type(
+        extras["system_only_users_by_event_type"] = store_extras.system_only_by_type(
             db, account.id, start_ms, start_ms, eval_ms
         )
     return extras

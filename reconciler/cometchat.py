@@ -7,7 +7,7 @@ from typing import Any
 
 from config.plans import Plan
 from config.settings import Account
-from reconciler import store
+from reconciler import store, store_extras
 from reconciler.concurrency import peak_concurrency
 from reconciler.cycles import from_ms, to_ms
 from reconciler.models import BillingCycle, MetricReport, MetricUsage
@@ -24,7 +24,7 @@ def cometchat_sums(
     per_session = plan is not None and plan.minutes_per == "session"
     start_ms = to_ms(cycle.start)
     voice, video = [Decimal(0)] * days, [Decimal(0)] * days
-    for ts, voice_s, video_s, session_s, audio_only in store.call_session_seconds(
+    for ts, voice_s, video_s, session_s, audio_only in store_extras.call_session_seconds(
         db, account.id, start_ms, eval_ms
     ):
         day = min(days - 1, max(0, (ts - start_ms) // store.DAY_MS))
@@ -47,7 +47,7 @@ def cometchat_peaks(
     """Peak concurrent connections of the cycle beside its allowance (a share of the MAU)."""
     timeout_s = int(account.options.get("connection_idle_timeout_s", DEFAULT_IDLE_TIMEOUT_S))
     start_ms, timeout_ms = to_ms(cycle.start), timeout_s * 1000
-    events = store.connection_events(db, account.id, start_ms - timeout_ms, eval_ms)
+    events = store_extras.connection_events(db, account.id, start_ms - timeout_ms, eval_ms)
     result = peak_concurrency(events, start_ms, eval_ms, timeout_ms)
     notes = []
     if result.at_ms is not None and result.peak:

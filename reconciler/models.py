@@ -112,6 +112,52 @@ class MetricReport:
 
 
 @dataclass(frozen=True, slots=True)
+class Check:
+    """One consistency check: how many findings, a few examples, what they mean."""
+
+    code: str
+    title: str
+    count: int
+    examples: tuple[str, ...]
+    meaning: str
+    affects: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderFigures:
+    """What the provider invoiced or its console showed for a cycle."""
+
+    mau: int | None
+    total: Decimal | None
+    lines: Mapping[str, Decimal]
+    recorded_at: datetime
+    note: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Difference:
+    """Ours beside theirs for one figure."""
+
+    item: str
+    ours: Decimal
+    theirs: Decimal
+
+    @property
+    def delta(self) -> Decimal:
+        """Ours minus theirs."""
+        return self.ours - self.theirs
+
+
+@dataclass(frozen=True, slots=True)
+class Comparison:
+    """Our figures beside the provider's, with the likely causes of any difference."""
+
+    figures: ProviderFigures
+    rows: tuple[Difference, ...]
+    causes: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class Report:
     """Everything a reconciliation says about one account's cycle as of an instant."""
 
@@ -127,6 +173,10 @@ class Report:
     attribution: tuple[Attribution, ...]
     notes: tuple[str, ...] = ()
     extras: Mapping[str, Any] = field(default_factory=dict)
+    checks: tuple[Check, ...] = ()
+    comparison: Comparison | None = None
+    burnup: tuple[int, ...] = ()  # cumulative distinct users per cycle day, up to as_of
+    rooms: tuple[tuple[str, int], ...] = ()  # MAU first counted per room, top first
 
     def metric(self, name: str) -> MetricReport | None:
         """The named metric, if the report has it."""

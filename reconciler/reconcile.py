@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
@@ -9,8 +10,9 @@ from typing import Any
 
 from config.errors import ConfigError
 from config.settings import Account, Settings
-from reconciler import store
+from reconciler import store, store_extras
 from reconciler.attribution import attribute
+from reconciler.consistency import compare, load_figures, run_checks
 from reconciler.cycles import cycle_containing, to_ms
 from reconciler.distinct import distinct_metric
 from reconciler.forecast import forecast_sum
@@ -104,6 +106,10 @@ def compute_report(
         )
         attribution = tuple(attribute(internal, guests, joins, names, cost))
     closed = as_of >= cycle.end + timedelta(seconds=close_grace_s)
+    found = run_checks(db, account, settings.checks, start_ms, eval_ms)
+    figures = load_figures(db, account.id, start_ms)
+    main = metrics[0].usage.used if metrics and hooks.distinct else None
+    new = store.new_per_day(db, account.id, "mau", start_ms, eval_ms, days)
     return Report(
         account=account.id,
         provider=account.provider,
@@ -117,4 +123,8 @@ def compute_report(
         attribution=attribution,
         notes=tuple(notes),
         extras=hooks.extras(db, account, cycle, eval_ms, segment),
+        checks=found,
+        comparison=compare(main, invoice, figures, found) if figures else None,
+        burnup=tuple(itertools.accumulate(new)),
+        rooms=tuple(store_extras.mau_by_room(db, account.id, start_ms, eval_ms)),
     )

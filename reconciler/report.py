@@ -8,6 +8,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from reconciler.audit_view import audit_dict, audit_lines
 from reconciler.models import Forecast, Report
 
 
@@ -96,6 +97,7 @@ def report_to_dict(report: Report) -> dict[str, Any]:
         ],
         "notes": list(report.notes),
         **({"extras": dict(report.extras)} if report.extras else {}),
+        **audit_dict(report),
     }
 
 
@@ -141,6 +143,7 @@ def render_table(report: Report, top: int = 10) -> str:
         out.append("")
     for name, value in report.extras.items():
         out.extend(extra_lines(name, value))
+    out.extend(audit_lines(report))
     return "\n".join(out) + "\n"
 
 

@@ -12,7 +12,7 @@ from reconciler.usage import CallEvent
 DAY_MS = 86_400_000
 
 
-def _rows(db: Any, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+def rows(db: Any, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
     return list(db.conn.execute(sql, tuple(params)).fetchall())
 
 
@@ -21,7 +21,7 @@ def count_first_seen(
 ) -> int:
     """Distinct entities of a cycle first seen before ``before_ms``."""
     return int(
-        _rows(
+        rows(
             db,
             "SELECT count(*) FROM entity_first_seen WHERE account = ? AND "
             "metric = ? AND cycle_start_ms = ? AND first_ts_ms < ?",
@@ -35,7 +35,7 @@ def new_per_day(
 ) -> list[int]:
     """New distinct entities per day of the cycle (day 0 starts at the cycle start)."""
     out = [0] * days
-    for day, n in _rows(
+    for day, n in rows(
         db,
         "SELECT (first_ts_ms - ?) / ? AS d, count(*) FROM entity_first_seen"
         " WHERE account = ? AND metric = ? AND cycle_start_ms = ? AND "
@@ -52,7 +52,7 @@ def activity_per_day(
 ) -> list[int]:
     """Sightings per day from the hourly activity table."""
     out = [0] * days
-    for day, n in _rows(
+    for day, n in rows(
         db,
         "SELECT (hour_ms - ?) / ? AS d, sum(count) FROM activity_hourly "
         "WHERE account = ? AND metric = ? AND hour_ms >= ? AND hour_ms < ? "
@@ -67,7 +67,7 @@ def activity_per_day(
 def has_activity(db: Any, account: str, metric: str, start_ms: int, end_ms: int) -> bool:
     """True when any activity of ``metric`` was recorded in [start, end)."""
     return bool(
-        _rows(
+        rows(
             db,
             "SELECT 1 FROM activity_hourly WHERE account = ? AND metric = ? AND "
             "hour_ms >= ? AND hour_ms < ? LIMIT 1",
@@ -80,20 +80,20 @@ def nth_first_seen_ms(
     db: Any, account: str, metric: str, cycle_start_ms: int, n: int
 ) -> int | None:
     """When the n-th (1-based) distinct entity of the cycle was first seen."""
-    rows = _rows(
+    found = rows(
         db,
         "SELECT first_ts_ms FROM entity_first_seen WHERE account = ? AND "
         "metric = ? AND cycle_start_ms = ? ORDER BY first_ts_ms LIMIT 1 OFFSET ?",
         (account, metric, cycle_start_ms, n - 1),
     )
-    return int(rows[0][0]) if rows else None
+    return int(found[0][0]) if found else None
 
 
 def recordings(db: Any, account: str, start_ms: int, end_ms: int) -> list[tuple[int, int | None]]:
     """(ts_ms, durationSec) of RECORDING_UPLOADED events in [start, end)."""
     return [
         (int(ts), dur)
-        for ts, dur in _rows(
+        for ts, dur in rows(
             db,
             "SELECT ts_ms, duration_sec FROM recordings WHERE account = ? AND event_type = "
             "'RECORDING_UPLOADED' AND ts_ms >= ? AND ts_ms < ?",
@@ -106,7 +106,7 @@ def call_events(db: Any, account: str, start_ms: int, end_ms: int) -> list[CallE
     """STARTED/ENDED halves with timestamps in [start, end)."""
     return [
         CallEvent(kind, phase, session, participant, int(ts))
-        for kind, phase, session, participant, ts in _rows(
+        for kind, phase, session, participant, ts in rows(
             db,
             "SELECT kind, phase, session_id, participant_id, ts_ms FROM calls WHERE "
             "account = ? AND ts_ms >= ? AND ts_ms < ?",
@@ -121,7 +121,7 @@ def transcribed_sessions(
     """(session, ts_ms) of TRANSCRIPTION_UPLOADED events in [start, end)."""
     return [
         (s, int(ts))
-        for s, ts in _rows(
+        for s, ts in rows(
             db,
             "SELECT session_id, min(ts_ms) FROM uploads WHERE account = ? AND event_type = "
             "'TRANSCRIPTION_UPLOADED' AND ts_ms >= ? AND ts_ms < ? GROUP BY session_id",
@@ -137,7 +137,7 @@ def _spans(
     for i in range(0, len(sessions), 500):
         chunk = list(sessions[i : i + 500])
         marks = ", ".join("?" for _ in chunk)
-        for session, start, end in _rows(db, sql.format(marks=marks), (account, *chunk)):
+        for session, start, end in rows(db, sql.format(marks=marks), (account, *chunk)):
             spans[session] = (start, end)
     return spans
 
@@ -189,7 +189,7 @@ def attribution_inputs(
     domain_params = [d.lower() for d in domains]
     internal = {
         u: int(n)
-        for u, n in _rows(
+        for u, n in rows(
             db,
             f"SELECT user_id, count(*) FROM entity_first_seen WHERE {where} AND {internal_sql} "
             "GROUP BY user_id",
@@ -198,7 +198,7 @@ def attribution_inputs(
     }
     guests = {
         s: int(n)
-        for s, n in _rows(
+        for s, n in rows(
             db,
             f"SELECT session_id, count(*) FROM entity_first_seen WHERE {where} AND NOT "
             f"({internal_sql}) GROUP BY session_id",
@@ -211,14 +211,14 @@ def attribution_inputs(
     for i in range(0, len(sessions), 500):
         chunk = sessions[i : i + 500]
         marks = ", ".join("?" for _ in chunk)
-        for session, ts, user, name, moderator in _rows(
+        for session, ts, user, name, moderator in rows(
             db,
             "SELECT session_id, ts_ms, user_id, name, moderator FROM participants WHERE "
             f"account = ? AND joined = 1 AND lobby = 0 AND session_id IN ({marks})",
             (account, *chunk),
         ):
             joins[session].append(Join(int(ts), user, name, bool(moderator)))
-    for user, name in _rows(
+    for user, name in rows(
         db,
         "SELECT user_id, max(name) FROM participants WHERE account = ? "
         "AND user_id IS NOT NULL AND name IS NOT NULL GROUP BY user_id",
@@ -232,90 +232,10 @@ def delivery_counts(db: Any, account: str, start_ms: int, end_ms: int) -> dict[s
     """Rejected and duplicate deliveries per reason in [start, end)."""
     return {
         r: int(n)
-        for r, n in _rows(
+        for r, n in rows(
             db,
             "SELECT reason, sum(count) FROM delivery_counts WHERE account = ? AND hour_ms >= ? "
             "AND hour_ms < ? GROUP BY reason",
             (account, start_ms, end_ms),
-        )
-    }
-
-
-def connection_events(db: Any, account: str, start_ms: int, end_ms: int) -> list[Any]:
-    """CometChat connection changes and snapshots with timestamps in [start, end)."""
-    from reconciler.concurrency import ConnectionEvent
-
-    return [
-        ConnectionEvent(
-            int(ts),
-            uid,
-            action,
-            cid,
-            tuple((snap or "").split("\n")) if action == "snapshot" and snap else (),
-        )
-        for ts, uid, action, cid, snap in _rows(
-            db,
-            "SELECT ts_ms, uid, action, connection_id, snapshot FROM connections "
-            "WHERE account = ? AND ts_ms >= ? AND ts_ms < ?",
-            (account, start_ms, end_ms),
-        )
-    ]
-
-
-def call_session_seconds(
-    db: Any, account: str, start_ms: int, end_ms: int
-) -> list[tuple[int, float, float, float, bool]]:
-    """(ts, voice participant s, video participant s, session s, audio only) per call."""
-    return [
-        (int(ts), float(v), float(vi), float(s), bool(a))
-        for ts, v, vi, s, a in _rows(
-            db,
-            "SELECT ts_ms, voice_s, video_s, session_s, audio_only FROM call_sessions WHERE "
-            "account = ? AND ts_ms >= ? AND ts_ms < ?",
-            (account, start_ms, end_ms),
-        )
-    ]
-
-
-def distinct_by_cycle(db: Any, account: str, metric: str) -> list[tuple[int, int]]:
-    """(cycle start ms, distinct count) for every stored cycle, oldest first."""
-    return [
-        (int(c), int(n))
-        for c, n in _rows(
-            db,
-            "SELECT cycle_start_ms, count(*) FROM entity_first_seen WHERE account = ? AND "
-            "metric = ? GROUP BY cycle_start_ms ORDER BY cycle_start_ms",
-            (account, metric),
-        )
-    ]
-
-
-def system_only_by_type(
-    db: Any, account: str, cycle_start_ms: int, start_ms: int, end_ms: int
-) -> dict[str, int]:
-    """Users active only through system-triggered events, per event type that made them."""
-    return {
-        e: int(n)
-        for e, n in _rows(
-            db,
-            "SELECT event, count(DISTINCT user_id) FROM custom_events WHERE account = ? AND "
-            "ts_ms >= ? AND ts_ms < ? AND system = 1 AND user_id NOT IN (SELECT entity FROM "
-            "entity_first_seen WHERE account = ? AND metric = 'mau_engaged' AND "
-            "cycle_start_ms = ?) GROUP BY event ORDER BY 2 DESC",
-            (account, start_ms, end_ms, account, cycle_start_ms),
-        )
-    }
-
-
-def segments(db: Any, account: str, start_ms: int, end_ms: int, prop: str) -> dict[str, int]:
-    """Distinct users per value of an event property in [start, end)."""
-    return {
-        ("(none)" if v is None else str(v)): int(n)
-        for v, n in _rows(
-            db,
-            "SELECT json_extract(properties, ?) AS v, count(DISTINCT user_id) FROM "
-            "custom_events WHERE account = ? AND ts_ms >= ? AND ts_ms < ? GROUP BY v "
-            "ORDER BY 2 DESC, 1",
-            (f'$."{prop}"', account, start_ms, end_ms),
         )
     }

@@ -1,0 +1,114 @@
+"""SQL reads for the providers' extra metrics and views, and the report's room ranking."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from reconciler.concurrency import ConnectionEvent
+from reconciler.store import rows
+
+
+def connection_events(db: Any, account: str, start_ms: int, end_ms: int) -> list[Any]:
+    """CometChat connection changes and snapshots with timestamps in [start, end)."""
+    return [
+        ConnectionEvent(
+            int(ts),
+            uid,
+            action,
+            cid,
+            tuple((snap or "").split("\n")) if action == "snapshot" and snap else (),
+        )
+        for ts, uid, action, cid, snap in rows(
+            db,
+            "SELECT ts_ms, uid, action, connection_id, snapshot FROM connections "
+            "WHERE account = ? AND ts_ms >= ? AND ts_ms < ?",
+            (account, start_ms, end_ms),
+        )
+    ]
+
+
+def call_session_seconds(
+    db: Any, account: str, start_ms: int, end_ms: int
+) -> list[tuple[int, float, float, float, bool]]:
+    """(ts, voice participant s, video participant s, session s, audio only) per call."""
+    return [
+        (int(ts), float(v), float(vi), float(s), bool(a))
+        for ts, v, vi, s, a in rows(
+            db,
+            "SELECT ts_ms, voice_s, video_s, session_s, audio_only FROM call_sessions WHERE "
+            "account = ? AND ts_ms >= ? AND ts_ms < ?",
+            (account, start_ms, end_ms),
+        )
+    ]
+
+
+def distinct_by_cycle(db: Any, account: str, metric: str) -> list[tuple[int, int]]:
+    """(cycle start ms, distinct count) for every stored cycle, oldest first."""
+    return [
+        (int(c), int(n))
+        for c, n in rows(
+            db,
+            "SELECT cycle_start_ms, count(*) FROM entity_first_seen WHERE account = ? AND "
+            "metric = ? GROUP BY cycle_start_ms ORDER BY cycle_start_ms",
+            (account, metric),
+        )
+    ]
+
+
+def system_only_by_type(
+    db: Any, account: str, cycle_start_ms: int, start_ms: int, end_ms: int
+) -> dict[str, int]:
+    """Users active only through system-triggered events, per event type that made them."""
+    return {
+        e: int(n)
+        for e, n in rows(
+            db,
+            "SELECT event, count(DISTINCT user_id) FROM custom_events WHERE account = ? AND "
+            "ts_ms >= ? AND ts_ms < ? AND system = 1 AND user_id NOT IN (SELECT entity FROM "
+            "entity_first_seen WHERE account = ? AND metric = 'mau_engaged' AND "
+            "cycle_start_ms = ?) GROUP BY event ORDER BY 2 DESC",
+            (account, start_ms, end_ms, account, cycle_start_ms),
+        )
+    }
+
+
+def segments(db: Any, account: str, start_ms: int, end_ms: int, prop: str) -> dict[str, int]:
+    """Distinct users per value of an event property in [start, end)."""
+    return {
+        ("(none)" if v is None else str(v)): int(n)
+        for v, n in rows(
+            db,
+            "SELECT json_extract(properties, ?) AS v, count(DISTINCT user_id) FROM "
+            "custom_events WHERE account = ? AND ts_ms >= ? AND ts_ms < ? GROUP BY v "
+            "ORDER BY 2 DESC, 1",
+            (f'$."{prop}"', account, start_ms, end_ms),
+        )
+    }
+
+
+def mau_by_room(
+    db: Any, account: str, cycle_start_ms: int, before_ms: int, top: int = 10
+) -> list[tuple[str, int]]:
+    """Devices first counted per room (conference name, else session id), top first."""
+    sessions = rows(
+        db,
+        "SELECT session_id, count(*) FROM entity_first_seen WHERE account = ? AND metric = "
+        "'mau' AND cycle_start_ms = ? AND first_ts_ms < ? GROUP BY session_id ORDER BY 2 DESC, 1 "
+        "LIMIT ?",
+        (account, cycle_start_ms, before_ms, top),
+    )
+    ids = [s for s, _ in sessions if s]
+    marks = ", ".join("?" for _ in ids)
+    names = (
+        dict(
+            rows(
+                db,
+                "SELECT session_id, max(conference) FROM rooms WHERE account = ? AND session_id IN "
+                f"({marks}) GROUP BY session_id",
+                (account, *ids),
+            )
+        )
+        if ids
+        else {}
+    )
+    return [(str(names.get(s) or s or "(no session)"), int(n)) for s, n in sessions]
