@@ -41,12 +41,13 @@ def _outbox_gauge(settings: Settings) -> bytes:
 
 def create_app(settings: Settings | None = None, clock: Callable[[], float] = time.time) -> Flask:
     """Build the app; ``settings`` defaults to the configuration found on disk."""
-    from receiver import metrics, webhooks
+    from receiver import api, metrics, webhooks
 
     app = Flask(__name__)
     app.config["SETTINGS"] = settings if settings is not None else load_settings()
     app.config["CLOCK"] = clock
     app.register_blueprint(webhooks.bp)
+    app.register_blueprint(api.bp)
 
     @app.get("/metrics")
     def metrics_view() -> ResponseReturnValue:

@@ -57,6 +57,30 @@ def serve_command(
             scheduler.wait(30)
 
 
+@cli.command("token")
+@click.option("--account", "accounts", multiple=True, help="Limit to this account (repeatable).")
+@click.option("--ttl", type=click.IntRange(min=1), default=3600, help="Seconds until it expires.")
+@config_option
+def token_command(accounts: tuple[str, ...], ttl: int, config_path: str | None) -> None:
+    """Mint a bearer JWT for the read API (HS256 with [api] jwt_secret).
+
+    \b
+    Example:
+        meterwise token --account acme --ttl 86400
+    """
+    import time
+
+    from receiver.auth import mint
+
+    settings = settings_from(config_path)
+    if settings.api.jwt_secret is None:
+        raise click.ClickException(f"no [api] jwt_secret in {settings.source}")
+    for account in accounts:
+        if account not in settings.accounts:
+            raise click.ClickException(f"no account {account!r} in {settings.source}")
+    click.echo(mint(settings.api.jwt_secret, accounts, ttl, time.time()))
+
+
 @cli.command("scheduler")
 @config_option
 @click.option("--tick-seconds", type=float, default=10.0, help="How often to check (default 10).")

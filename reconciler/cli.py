@@ -23,7 +23,9 @@ def _db(settings: Settings) -> Any:
 @click.argument("account")
 @click.option("--cycle", "cycle", default=None, help="Any date inside the wanted cycle.")
 @click.option("--at", "at", default=None, help="Evaluate as of this ISO instant (default now).")
-@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table")
+@click.option(
+    "--format", "fmt", type=click.Choice(["table", "json", "csv", "html"]), default="table"
+)
 @click.option(
     "--segment",
     default=None,
@@ -71,6 +73,10 @@ def report_command(
         text = json.dumps(report_to_dict(report), indent=2) + "\n"
     elif fmt == "csv":
         text = render_csv(report)
+    elif fmt == "html":
+        from reconciler.html import render_html
+
+        text = render_html(report)
     else:
         text = render_table(report)
     if output:
@@ -163,5 +169,7 @@ def reconcile_command(
 
 def register(group: click.Group) -> None:
     """Add the reconciler's commands to ``group``."""
-    for command in (report_command, plans_command, rebuild_command, reconcile_command):
+    from reconciler.cli_audit import COMMANDS
+
+    for command in (report_command, plans_command, rebuild_command, reconcile_command, *COMMANDS):
         group.add_command(command)
