@@ -54,8 +54,8 @@ def _instant(name: str) -> datetime:
     value = request.args.get(name)
     if value is None:
         return datetime.fromtimestamp(current_app.config["CLOCK"](), UTC)
-    try:
-        instant = datetime.fromisoformat(value)
+    try:  # an unescaped "+01:00" arrives as " 01:00"
+        instant = datetime.fromisoformat(value.replace(" ", "+"))
     except ValueError:
         raise BadParameter(f"{name} must be an ISO 8601 instant, got {value!r}") from None
     instant = instant if instant.tzinfo else instant.replace(tzinfo=UTC)
@@ -136,7 +136,9 @@ def report_page(account_id: str) -> ResponseReturnValue:
     """The HTML report; the token may come as a bearer header or ``?token=``."""
     from reconciler.html import render_html
 
-    page = render_html(_report(account_id, allow_query_token=True))
+    report = _report(account_id, allow_query_token=True)
+    plan = _settings().catalog.get(report.plan_id) if report.plan_id else None
+    page = render_html(report, plan.overage_rates if plan else None)
     return Response(
         page,
         mimetype="text/html",

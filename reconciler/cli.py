@@ -76,7 +76,8 @@ def report_command(
     elif fmt == "html":
         from reconciler.html import render_html
 
-        text = render_html(report)
+        plan = settings.catalog.get(report.plan_id) if report.plan_id else None
+        text = render_html(report, plan.overage_rates if plan else None)
     else:
         text = render_table(report)
     if output:

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
+from decimal import Decimal
 from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from reconciler.alerts import projected_overage
 from reconciler.audit_view import comparison_dict
 from reconciler.chart import burnup_svg
 from reconciler.models import Report
@@ -20,8 +23,11 @@ _ENV = Environment(
 )
 
 
-def render_html(report: Report) -> str:
-    """The report page: cards, burn-up chart, metrics, invoice, comparison, checks."""
+def render_html(report: Report, rates: Mapping[str, Decimal] | None = None) -> str:
+    """The report page: cards, burn-up chart, metrics, invoice, comparison, checks.
+
+    ``rates`` are the plan's overage rates, for the projected overage on the invoice card.
+    """
     main = report.metrics[0] if report.metrics else None
     chart = ""
     if main is not None and main.usage.unit == "users" and report.burnup:
@@ -34,9 +40,15 @@ def render_html(report: Report) -> str:
             (float(f.value), float(f.low), float(f.high)) if f else None,
         )
     c = report.cycle
+    projected = Decimal(0)
+    if main is not None and rates:
+        projected = projected_overage(main, rates.get(main.usage.name, Decimal(0)))
+    shown = [m for m in report.metrics if m.allowance is not None or m.usage.used]
     return _ENV.get_template("report.html").render(
         r=report,
         main=main,
+        shown=shown,
+        projected=projected - (main.overage_amount if main else Decimal(0)),
         chart=chart,
         cycle_label=f"{c.start:%Y-%m-%d %H:%M} to {c.end:%Y-%m-%d %H:%M} UTC",
         as_of_label=f"{report.as_of:%Y-%m-%d %H:%M} UTC",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 from reconciler.concurrency import ConnectionEvent
@@ -89,26 +90,31 @@ def segments(db: Any, account: str, start_ms: int, end_ms: int, prop: str) -> di
 def mau_by_room(
     db: Any, account: str, cycle_start_ms: int, before_ms: int, top: int = 10
 ) -> list[tuple[str, int]]:
-    """Devices first counted per room (conference name, else session id), top first."""
+    """Devices first counted per room (conference name, else session id), top first.
+
+    A recurring room (the daily standup) has a new session each time: sessions are summed
+    under the room's name.
+    """
     sessions = rows(
         db,
         "SELECT session_id, count(*) FROM entity_first_seen WHERE account = ? AND metric = "
-        "'mau' AND cycle_start_ms = ? AND first_ts_ms < ? GROUP BY session_id ORDER BY 2 DESC, 1 "
-        "LIMIT ?",
-        (account, cycle_start_ms, before_ms, top),
+        "'mau' AND cycle_start_ms = ? AND first_ts_ms < ? GROUP BY session_id",
+        (account, cycle_start_ms, before_ms),
     )
     ids = [s for s, _ in sessions if s]
-    marks = ", ".join("?" for _ in ids)
-    names = (
-        dict(
+    names: dict[str, str] = {}
+    for i in range(0, len(ids), 500):
+        chunk = ids[i : i + 500]
+        marks = ", ".join("?" for _ in chunk)
+        names.update(
             rows(
                 db,
-                "SELECT session_id, max(conference) FROM rooms WHERE account = ? AND session_id IN "
-                f"({marks}) GROUP BY session_id",
-                (account, *ids),
+                "SELECT session_id, max(conference) FROM rooms WHERE account = ? AND "
+                f"session_id IN ({marks}) GROUP BY session_id",
+                (account, *chunk),
             )
         )
-        if ids
-        else {}
-    )
-    return [(str(names.get(s) or s or "(no session)"), int(n)) for s, n in sessions]
+    totals: Counter[str] = Counter()
+    for session, n in sessions:
+        totals[str(names.get(session) or session or "(no session)")] += int(n)
+    return sorted(totals.items(), key=lambda item: (-item[1], item[0]))[:top]
