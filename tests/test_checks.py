@@ -38,6 +38,10 @@ def post(live, kind: str, at: datetime, data: dict, session: str = "s-x") -> Non
 
 @pytest.fixture
 def scenario(live, clock):
+    return build_scenario(live, clock)
+
+
+def build_scenario(live, clock):
     """One finding per check, beside a normal case that must not be flagged."""
     post_meeting(live, "good", 3, START + timedelta(days=1, hours=10))
     post_meeting(live, "lost", 2, START + timedelta(days=2, hours=10), usage=False)

@@ -6,7 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from config.options import SCHEMAS
 from config.plans import _PLAN_KEYS, load_catalog
+from config.sections import API_KEYS, CHECK_KEYS
 from config.settings import _ACCOUNT_KEYS
 from receiver.cli import cli
 
@@ -23,6 +25,8 @@ def test_every_command_is_in_the_readme(command):
     sorted(
         _ACCOUNT_KEYS
         | _PLAN_KEYS
+        | CHECK_KEYS
+        | API_KEYS
         | {"path", "synchronous", "host", "port", "workers", "max_body_bytes"}
     ),
 )
@@ -33,3 +37,11 @@ def test_every_config_key_is_in_the_readme(key):
 @pytest.mark.parametrize("plan", sorted(load_catalog().plans))
 def test_every_builtin_plan_is_in_the_readme(plan):
     assert plan in README
+
+
+@pytest.mark.parametrize(
+    "provider,option",
+    sorted((p, o) for p, opts in SCHEMAS.items() for o in opts),
+)
+def test_every_provider_option_is_in_the_readme(provider, option):
+    assert option in README
