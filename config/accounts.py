@@ -1,0 +1,254 @@
+"""Accounts in the config: one monitored provider account each, validated at start."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from config.errors import ConfigError, UnknownPlan
+from config.options import parse_options
+from config.plans import Catalog, _money
+
+PROVIDERS = ("jaas", "cometchat", "wll", "events")
+SIGNED_PROVIDERS = ("jaas", "events")  # the ones whose webhooks carry an HMAC signature
+_ACCOUNT_KEYS = {
+    "id",
+    "provider",
+    "app_id",
+    "plan",
+    "cycle_anchor",
+    "timezone",
+    "webhook_secrets",
+    "signature_tolerance_s",
+    "plan_changes",
+    "cancel_at",
+    "internal_email_domains",
+    "cost_per_mau",
+    "recording_rounding",
+    "alert_emails",
+    "options",
+    "alerts",
+}
+_ALERT_KEYS = {
+    "thresholds",
+    "forecast_moved_days",
+    "overage_amount_alert",
+    "forecast_min_confidence",
+}
+CONFIDENCE = ("low", "medium", "high")
+
+
+@dataclass(frozen=True, slots=True)
+class AlertRules:
+    """When to warn: usage thresholds, forecast crossing, projected overage cost."""
+
+    thresholds: tuple[Decimal, ...] = (
+        Decimal("0.5"),
+        Decimal("0.8"),
+        Decimal("0.9"),
+        Decimal("1.0"),
+    )
+    forecast_moved_days: int = 3
+    overage_amount_alert: Decimal | None = None
+    forecast_min_confidence: str = "medium"
+
+
+@dataclass(frozen=True, slots=True)
+class PlanChange:
+    """A plan switch requested at an instant (an upgrade applies at once, a downgrade later)."""
+
+    at: datetime
+    plan: str
+
+
+@dataclass(frozen=True, slots=True)
+class Account:
+    """One monitored provider account; its id appears in the webhook URL."""
+
+    id: str
+    provider: str
+    plan: str
+    cycle_anchor: date
+    timezone: str = "UTC"
+    app_id: str | None = None
+    webhook_secrets: tuple[str, ...] = ()
+    signature_tolerance_s: int = 300
+    plan_changes: tuple[PlanChange, ...] = ()
+    cancel_at: datetime | None = None
+    internal_email_domains: tuple[str, ...] = ()
+    cost_per_mau: Decimal | None = None
+    recording_rounding: str = "up"
+    alert_emails: tuple[str, ...] = ()
+    options: Mapping[str, Any] = field(default_factory=dict)
+    alerts: AlertRules = field(default_factory=AlertRules)
+
+    @property
+    def tz(self) -> ZoneInfo:
+        """The account's timezone."""
+        return ZoneInfo(self.timezone)
+
+
+def resolve_secret(key: str, value: Any, environ: Mapping[str, str]) -> str:
+    """Return an inline secret, or the variable named by ``env:NAME``."""
+    if not isinstance(value, str) or not value:
+        raise ConfigError(key, "must be a non-empty string")
+    if value.startswith("env:"):
+        name = value[4:]
+        if name not in environ or not environ[name]:
+            raise ConfigError(key, f"environment variable {name} is not set")
+        return environ[name]
+    return value
+
+
+def _instant(key: str, value: Any, tz: ZoneInfo) -> datetime:
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            raise ConfigError(key, f"not an ISO instant: {value!r}") from None
+    elif isinstance(value, date) and not isinstance(value, datetime):
+        value = datetime(value.year, value.month, value.day)
+    if not isinstance(value, datetime):
+        raise ConfigError(key, "must be a date-time")
+    instant: datetime = value if value.tzinfo else value.replace(tzinfo=tz)
+    return instant.astimezone(UTC)
+
+
+def _int(key: str, value: Any, minimum: int = 0) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
+        raise ConfigError(key, f"must be a whole number >= {minimum}")
+    return value
+
+
+def _strings(key: str, value: Any) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ConfigError(key, "must be a list of strings")
+    return tuple(value)
+
+
+def _account(i: int, raw: Any, catalog: Catalog, environ: Mapping[str, str]) -> Account:
+    key = f"accounts[{i}]"
+    if not isinstance(raw, Mapping):
+        raise ConfigError(key, "must be a table")
+    unknown = set(raw) - _ACCOUNT_KEYS
+    if unknown:
+        raise ConfigError(f"{key}.{sorted(unknown)[0]}", "unknown key")
+    for required in ("id", "provider", "plan", "cycle_anchor"):
+        if required not in raw:
+            raise ConfigError(f"{key}.{required}", "missing")
+    account_id = raw["id"]
+    if (
+        not isinstance(account_id, str)
+        or not account_id.replace("-", "").replace("_", "").isalnum()
+    ):
+        raise ConfigError(f"{key}.id", "letters, digits, '-' and '_' only")
+    key = f"accounts.{account_id}"
+    if raw["provider"] not in PROVIDERS:
+        raise ConfigError(f"{key}.provider", f"must be one of {PROVIDERS}")
+    timezone = raw.get("timezone", "UTC")
+    try:
+        tz = ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"{key}.timezone", f"unknown timezone {timezone!r}") from None
+    anchor = raw["cycle_anchor"]
+    if isinstance(anchor, str):
+        try:
+            anchor = date.fromisoformat(anchor)
+        except ValueError:
+            raise ConfigError(f"{key}.cycle_anchor", f"not a date: {anchor!r}") from None
+    if not isinstance(anchor, date) or isinstance(anchor, datetime):
+        raise ConfigError(f"{key}.cycle_anchor", "must be a date like 2026-03-08")
+    plans = [raw["plan"]]
+    changes = []
+    for j, change in enumerate(raw.get("plan_changes", [])):
+        ckey = f"{key}.plan_changes[{j}]"
+        if not isinstance(change, Mapping) or "at" not in change or "plan" not in change:
+            raise ConfigError(ckey, "needs 'at' and 'plan'")
+        changes.append(PlanChange(_instant(f"{ckey}.at", change["at"], tz), str(change["plan"])))
+        plans.append(str(change["plan"]))
+    for plan_id in plans:
+        try:
+            plan = catalog.get(plan_id)
+        except UnknownPlan:
+            raise ConfigError(f"{key}.plan", f"unknown plan {plan_id!r}") from None
+        if plan.provider != raw["provider"]:
+            raise ConfigError(f"{key}.plan", f"{plan_id!r} is a {plan.provider} plan")
+    rounding = raw.get("recording_rounding", "up")
+    if rounding not in ("up", "exact"):
+        raise ConfigError(f"{key}.recording_rounding", "must be 'up' or 'exact'")
+    secrets = _strings(f"{key}.webhook_secrets", raw.get("webhook_secrets", []))
+    cost = raw.get("cost_per_mau")
+    if raw["provider"] in SIGNED_PROVIDERS and not secrets:
+        raise ConfigError(f"{key}.webhook_secrets", f"a {raw['provider']} account needs one")
+    options = parse_options(
+        f"{key}.options",
+        raw["provider"],
+        raw.get("options", {}),
+        lambda k, v: resolve_secret(k, v, environ),
+    )
+    return Account(
+        id=account_id,
+        provider=raw["provider"],
+        plan=raw["plan"],
+        cycle_anchor=anchor,
+        timezone=timezone,
+        app_id=raw.get("app_id"),
+        webhook_secrets=tuple(
+            resolve_secret(f"{key}.webhook_secrets[{j}]", s, environ) for j, s in enumerate(secrets)
+        ),
+        signature_tolerance_s=_int(
+            f"{key}.signature_tolerance_s", raw.get("signature_tolerance_s", 300), 1
+        ),
+        plan_changes=tuple(sorted(changes, key=lambda c: c.at)),
+        cancel_at=_instant(f"{key}.cancel_at", raw["cancel_at"], tz)
+        if "cancel_at" in raw
+        else None,
+        internal_email_domains=_strings(
+            f"{key}.internal_email_domains", raw.get("internal_email_domains", [])
+        ),
+        cost_per_mau=None if cost is None else _money(f"{key}.cost_per_mau", cost),
+        recording_rounding=rounding,
+        alert_emails=_strings(f"{key}.alert_emails", raw.get("alert_emails", [])),
+        options=options,
+        alerts=_alert_rules(f"{key}.alerts", raw.get("alerts", {})),
+    )
+
+
+def _alert_rules(key: str, raw: Any) -> AlertRules:
+    if not isinstance(raw, Mapping):
+        raise ConfigError(key, "must be a table")
+    unknown = set(raw) - _ALERT_KEYS
+    if unknown:
+        raise ConfigError(f"{key}.{sorted(unknown)[0]}", "unknown key")
+    defaults = AlertRules()
+    thresholds = defaults.thresholds
+    if "thresholds" in raw:
+        values = raw["thresholds"]
+        if (
+            not isinstance(values, list)
+            or not values
+            or not all(
+                isinstance(v, (int, float)) and not isinstance(v, bool) and 0 < v <= 10
+                for v in values
+            )
+        ):
+            raise ConfigError(f"{key}.thresholds", "must be a list of shares like [0.5, 0.8]")
+        thresholds = tuple(sorted(Decimal(str(v)) for v in values))
+    amount = raw.get("overage_amount_alert")
+    confidence = raw.get("forecast_min_confidence", defaults.forecast_min_confidence)
+    if confidence not in CONFIDENCE:
+        raise ConfigError(f"{key}.forecast_min_confidence", f"must be one of {CONFIDENCE}")
+    return AlertRules(
+        thresholds=thresholds,
+        forecast_moved_days=_int(
+            f"{key}.forecast_moved_days", raw.get("forecast_moved_days", 3), 0
+        ),
+        overage_amount_alert=None
+        if amount is None
+        else _money(f"{key}.overage_amount_alert", amount),
+        forecast_min_confidence=confidence,
+    )
