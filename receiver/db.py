@@ -10,7 +10,7 @@ from pathlib import Path
 
 import sqlite_utils
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS events (
@@ -216,6 +216,13 @@ CREATE TABLE IF NOT EXISTS custom_events (
 CREATE INDEX IF NOT EXISTS custom_events_account_ts ON custom_events (account, ts_ms);
 
 -- Rejected and duplicate deliveries, counted per account, reason and hour; no bodies.
+-- Sessions that had at least one USAGE event (meetings without one suggest lost webhooks).
+CREATE TABLE IF NOT EXISTS usage_sessions (
+    account TEXT NOT NULL,
+    session_id TEXT NOT NULL,
+    PRIMARY KEY (account, session_id)
+) WITHOUT ROWID;
+
 -- What the provider invoiced or its console showed (`meterwise invoice record`).
 CREATE TABLE IF NOT EXISTS provider_figures (
     account TEXT NOT NULL,

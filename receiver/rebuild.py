@@ -1,4 +1,5 @@
-"""Recompute the derived tables (first-seen per cycle, hourly activity) from raw events."""
+"""Recompute the derived tables (first-seen per cycle, hourly activity, sessions with USAGE)
+from the raw events."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from typing import Any
 from config.settings import Settings
 from receiver.db import write_lock
 from receiver.providers import PROVIDERS
-from receiver.providers.base import BadPayload
+from receiver.providers.base import REPLAY, BadPayload
 from receiver.store import upsert_entities
 
 
@@ -22,6 +23,7 @@ def rebuild(db: Any, settings: Settings, account_id: str, batch: int = 5000) -> 
         try:
             conn.execute("DELETE FROM entity_first_seen WHERE account = ?", (account_id,))
             conn.execute("DELETE FROM activity_hourly WHERE account = ?", (account_id,))
+            conn.execute("DELETE FROM usage_sessions WHERE account = ?", (account_id,))
             replayed, last_id = 0, 0
             while True:
                 rows = conn.execute(
@@ -35,7 +37,9 @@ def rebuild(db: Any, settings: Settings, account_id: str, batch: int = 5000) -> 
                 for event_id, body, key, ts in rows:
                     last_id = event_id
                     try:
-                        parsed += adapter.parse(bytes(body), account, {"webhook-id": key}, ts)
+                        parsed += adapter.parse(
+                            bytes(body), account, {"webhook-id": key, REPLAY: "1"}, ts
+                        )
                     except BadPayload:
                         continue  # stored under older rules; kept raw, not counted
                 upsert_entities(db, account, kind, parsed)

@@ -56,7 +56,16 @@ def cycle_start_ms(account: Account, kind: str, ts_ms: int) -> int:
 def upsert_entities(
     db: sqlite_utils.Database, account: Account, kind: str, parsed: Iterable[Parsed]
 ) -> None:
-    """Record first sightings per cycle and hourly activity; the caller holds the transaction."""
+    """Record first sightings per cycle, hourly activity and the sessions that had USAGE
+    (for the lost-webhook check); the caller holds the transaction."""
+    parsed = list(parsed)
+    sessions = {
+        (account.id, p.session_id) for p in parsed if p.event_type == "USAGE" and p.session_id
+    }
+    if sessions:
+        db.conn.executemany(
+            "INSERT OR IGNORE INTO usage_sessions (account, session_id) VALUES (?, ?)", sessions
+        )
     rows = [
         (
             account.id,

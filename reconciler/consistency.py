@@ -27,7 +27,7 @@ def _sessions_with_usage(db: Any, account: str, sessions: list[str]) -> set[str]
             s
             for (s,) in rows(
                 db,
-                "SELECT DISTINCT session_id FROM usage_devices WHERE account = ? AND "
+                "SELECT session_id FROM usage_sessions WHERE account = ? AND "
                 f"session_id IN ({marks})",
                 [account, *chunk],
             )

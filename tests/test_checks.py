@@ -94,6 +94,15 @@ def test_every_check_finds_its_case_and_only_it(scenario):
     assert report.metric("mau").usage.used == 3  # the lost meeting's 2 devices are missing
 
 
+def test_rebuild_keeps_the_sessions_that_had_usage(scenario):
+    from receiver.rebuild import rebuild
+
+    db = connect(scenario.settings.storage_path)
+    rebuild(db, scenario.settings, "acme")
+    found, _ = checks_of(scenario)
+    assert found["usage_missing"].examples == ("session lost: 2 joined",)
+
+
 def test_before_the_grace_period_nothing_is_flagged(scenario):
     found, _ = checks_of(scenario, NOW - timedelta(hours=4))
     assert found["recording_not_uploaded"].count == 0  # rec-1 has not even ended yet

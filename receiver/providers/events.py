@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from config.settings import Account
-from receiver.providers.base import BadPayload, Entity, Parsed, as_str, load_json
+from receiver.providers.base import REPLAY, BadPayload, Entity, Parsed, as_str, load_json
 from receiver.providers.wll import parse_time
 from receiver.verify import Verdict, verify_standard
 
@@ -49,7 +49,9 @@ def pseudonym(account: Account, user: str) -> str:
     return "u_" + hmac.new(key, user.encode(), hashlib.sha256).hexdigest()[:32]
 
 
-def _event(item: Any, index: int, account: Account) -> tuple[str, str, int, dict[str, Any]]:
+def _event(
+    item: Any, index: int, account: Account, replay: bool = False
+) -> tuple[str, str, int, dict[str, Any]]:
     where = f"[{index}]" if index >= 0 else ""
     if not isinstance(item, dict):
         raise BadPayload(422, "not_an_object", f"event{where} must be a JSON object")
@@ -67,7 +69,7 @@ def _event(item: Any, index: int, account: Account) -> tuple[str, str, int, dict
     props = item.get("properties") or {}
     if not isinstance(props, dict):
         raise BadPayload(422, "invalid_fields", f"event{where}: properties must be an object")
-    if account.options.get("pseudonymize"):
+    if account.options.get("pseudonymize") and not replay:  # stored bodies are already
         user = pseudonym(account, user)
         props = {k: v for k, v in props.items() if k not in PRIVATE_PROPERTIES}
     return user, name, ts, props
@@ -84,7 +86,7 @@ def parse(
         raise BadPayload(422, "invalid_fields", "an empty batch")
     parsed = []
     for index, item in items:
-        user, name, ts, props = _event(item, index, account)
+        user, name, ts, props = _event(item, index, account, REPLAY in headers)
         body = (
             raw
             if index < 0
