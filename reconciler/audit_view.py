@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from reconciler.models import Comparison, Report
 
 
-def money(amount: Any) -> str:
-    """Two decimals, as every amount in a report."""
-    return f"{amount:.2f}"
+def money(amount: Decimal) -> str:
+    """An amount as a string with two decimals, as every amount in a report."""
+    return f"{amount.quantize(Decimal('0.01'))}"
 
 
 def comparison_dict(c: Comparison) -> dict[str, Any]:

@@ -11,9 +11,10 @@ from decimal import Decimal
 from config.plans import Catalog
 from reconciler.advice import Option
 from reconciler.alerts import Alert, projected_overage
+from reconciler.audit_view import money
 from reconciler.mailer import OutgoingEmail
 from reconciler.models import Report
-from reconciler.report import extra_lines, money, number
+from reconciler.report import extra_lines, number
 
 # Report views worth repeating in a warning (the month history stays in the report).
 EMAIL_EXTRAS = ("system_only_users_by_event_type", "growth_vs_previous_month")

@@ -1,4 +1,7 @@
-"""Report renderers: JSON-ready dicts, the terminal table and CSV. Pure."""
+"""Report renderers: JSON-ready dicts, the terminal table and CSV. Pure.
+
+Amounts go through `reconciler.audit_view.money`.
+"""
 
 from __future__ import annotations
 
@@ -8,13 +11,8 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from reconciler.audit_view import audit_dict, audit_lines
+from reconciler.audit_view import audit_dict, audit_lines, money
 from reconciler.models import Forecast, Report
-
-
-def money(amount: Decimal) -> str:
-    """An amount as a string with two decimals."""
-    return f"{amount.quantize(Decimal('0.01'))}"
 
 
 def number(value: Decimal) -> int | str:
