@@ -10,10 +10,10 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from config.errors import ConfigError, UnknownPlan
-from config.options import parse_options
+from config.options import SCHEMAS, parse_options
 from config.plans import Catalog, _money
 
-PROVIDERS = ("jaas", "cometchat", "wll", "events")
+PROVIDERS = tuple(SCHEMAS)  # every provider declares its options, even none
 SIGNED_PROVIDERS = ("jaas", "events")  # the ones whose webhooks carry an HMAC signature
 _ACCOUNT_KEYS = {
     "id",

@@ -187,3 +187,14 @@ def test_provider_options_get_their_defaults(db_path):
         "secret": "s3cret",
         "system_event_types": ["AUDIENCE_JOINED", "AUDIENCE_LEFT"],
     }
+
+
+def test_the_provider_registries_agree():
+    from config.settings import PROVIDERS as CONFIGURABLE
+    from receiver.providers import PROVIDERS as RECEIVERS
+    from reconciler.providers import PROVIDERS as METERED
+
+    assert set(CONFIGURABLE) == set(RECEIVERS) == set(METERED)
+    assert {plan.provider for plan in load_settings(None, {}).catalog.plans.values()} == set(
+        RECEIVERS
+    )
