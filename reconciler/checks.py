@@ -7,7 +7,7 @@ count and a few examples a person can look up.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 
 from reconciler.models import Check
 from reconciler.usage import Interval
@@ -84,15 +84,25 @@ def open_intervals(intervals: Iterable[Interval], now_ms: int, max_age_ms: int) 
 
 
 def silences(
-    hourly: Mapping[int, int], start_ms: int, now_ms: int, silence_ms: int, history_days: int = 28
+    hourly: Mapping[int, int],
+    start_ms: int,
+    now_ms: int,
+    silence_ms: int,
+    tz: tzinfo = UTC,
+    history_days: int = 28,
 ) -> Check:
     """Runs of empty hours in [start, now) at least ``silence_ms`` long that cover an hour of
-    the day which had traffic on at least half of the previous ``history_days`` days."""
-    first_day = (start_ms - history_days * DAY_MS) // DAY_MS
+    the day (in ``tz``) which had traffic on at least half of the previous ``history_days``."""
+
+    def local(hour_ms: int) -> tuple[int, int]:
+        at = datetime.fromtimestamp(hour_ms / 1000, tz)
+        return at.toordinal(), at.hour
+
     busy_days: dict[int, set[int]] = {}
     for hour, n in hourly.items():
-        if n and hour < start_ms and hour // DAY_MS >= first_day:
-            busy_days.setdefault(hour % DAY_MS // HOUR_MS, set()).add(hour // DAY_MS)
+        if n and start_ms - history_days * DAY_MS <= hour < start_ms:
+            day, hour_of_day = local(hour)
+            busy_days.setdefault(hour_of_day, set()).add(day)
     seen_days = len({d for days in busy_days.values() for d in days}) or 1
     usual = {h for h, days in busy_days.items() if len(days) * 2 >= seen_days}
     gaps, run = [], []
@@ -108,7 +118,7 @@ def silences(
     flagged = [
         g
         for g in gaps
-        if g and len(g) * HOUR_MS >= silence_ms and any(h % DAY_MS // HOUR_MS in usual for h in g)
+        if g and len(g) * HOUR_MS >= silence_ms and any(local(h)[1] in usual for h in g)
     ]
     return Check(
         "silence",

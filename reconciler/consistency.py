@@ -96,7 +96,8 @@ def run_checks(
             (account.id, start_ms - HISTORY_DAYS * checks.DAY_MS, now_ms),
         )
     }
-    found.append(checks.silences(hourly, start_ms, now_ms, config.silence_alert_s * 1000))
+    silence_ms = config.silence_alert_s * 1000
+    found.append(checks.silences(hourly, start_ms, now_ms, silence_ms, account.tz))
     found += checks.deliveries(store.delivery_counts(db, account.id, start_ms, now_ms))
     return tuple(found)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from click.testing import CliRunner
@@ -195,3 +196,12 @@ def test_silence_is_flagged_only_at_hours_that_usually_have_traffic():
     assert quiet_nights.count == 0  # nights are always empty, never "usual"
     no_history = silences({}, start, start + 3 * day, 3 * hour)
     assert no_history.count == 0
+    # The same traffic seen from Tokyo (UTC+9): busy hours are 18:00-02:00 local; still found.
+    tokyo = silences(hourly, start, start + 3 * day, 3 * hour, ZoneInfo("Asia/Tokyo"))
+    assert tokyo.examples == check.examples
+    # History busy at night instead: the cycle's empty nights are flagged, the midday gap not.
+    nights = {h + 12 * hour: n for h, n in hourly.items() if h < start}
+    cycle = {h: n for h, n in hourly.items() if h >= start}
+    flipped = silences({**nights, **cycle}, start, start + 3 * day, 3 * hour)
+    assert flipped.count == 3
+    assert "2026-03-09 10:00 UTC to 2026-03-09 15:00 UTC" not in flipped.examples
