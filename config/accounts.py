@@ -10,11 +10,9 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from config.errors import ConfigError, UnknownPlan
-from config.options import SCHEMAS, parse_options
+from config.options import needs_secrets, parse_options, schemas
 from config.plans import Catalog, _money
 
-PROVIDERS = tuple(SCHEMAS)  # every provider declares its options, even none
-SIGNED_PROVIDERS = ("jaas", "events")  # the ones whose webhooks carry an HMAC signature
 _ACCOUNT_KEYS = {
     "id",
     "provider",
@@ -147,8 +145,9 @@ def _account(i: int, raw: Any, catalog: Catalog, environ: Mapping[str, str]) -> 
     ):
         raise ConfigError(f"{key}.id", "letters, digits, '-' and '_' only")
     key = f"accounts.{account_id}"
-    if raw["provider"] not in PROVIDERS:
-        raise ConfigError(f"{key}.provider", f"must be one of {PROVIDERS}")
+    providers = tuple(sorted(schemas()))
+    if raw["provider"] not in providers:
+        raise ConfigError(f"{key}.provider", f"must be one of {providers}")
     timezone = raw.get("timezone", "UTC")
     try:
         tz = ZoneInfo(timezone)
@@ -182,7 +181,7 @@ def _account(i: int, raw: Any, catalog: Catalog, environ: Mapping[str, str]) -> 
         raise ConfigError(f"{key}.recording_rounding", "must be 'up' or 'exact'")
     secrets = _strings(f"{key}.webhook_secrets", raw.get("webhook_secrets", []))
     cost = raw.get("cost_per_mau")
-    if raw["provider"] in SIGNED_PROVIDERS and not secrets:
+    if needs_secrets(raw["provider"]) and not secrets:
         raise ConfigError(f"{key}.webhook_secrets", f"a {raw['provider']} account needs one")
     options = parse_options(
         f"{key}.options",

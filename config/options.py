@@ -1,7 +1,7 @@
 """Provider-specific account options: their names, types, defaults and what is required.
 
-Every option a provider reads is declared here, so a misspelt or missing option fails at
-start with the key named, and the README lists exactly these.
+Each provider declares the options it reads as ``OPTIONS`` in its module under
+``receiver/providers/``; a misspelt or missing option fails at start with the key named.
 """
 
 from __future__ import annotations
@@ -25,24 +25,19 @@ class Option:
 
 KIND_NAMES = {str: "a string", bool: "true or false", int: "a whole number", list: "a list"}
 
-SCHEMAS: dict[str, dict[str, Option]] = {
-    "jaas": {},
-    "cometchat": {
-        "basic_auth_user": Option(str, required=True, secret=True),
-        "basic_auth_password": Option(str, required=True, secret=True),
-        "count_devices": Option(bool, False),
-        "connection_idle_timeout_s": Option(int, 6 * 3600),
-    },
-    "wll": {
-        "header_name": Option(str, "X-Meterwise-Secret"),
-        "secret": Option(str, required=True, secret=True),
-        "system_event_types": Option(list, ["AUDIENCE_JOINED", "AUDIENCE_LEFT"]),
-    },
-    "events": {
-        "pseudonymize": Option(bool, False),
-        "pseudonymize_key": Option(str, secret=True),
-    },
-}
+
+def schemas() -> dict[str, dict[str, Option]]:
+    """Every provider's options, declared as ``OPTIONS`` in its receiver module."""
+    from receiver.providers import PROVIDERS
+
+    return {name: dict(getattr(module, "OPTIONS", {})) for name, module in PROVIDERS.items()}
+
+
+def needs_secrets(provider: str) -> bool:
+    """True when the provider's webhooks are HMAC-signed with ``webhook_secrets``."""
+    from receiver.providers import PROVIDERS
+
+    return bool(getattr(PROVIDERS.get(provider), "NEEDS_SECRETS", False))
 
 
 def parse_options(
@@ -51,7 +46,7 @@ def parse_options(
     """Validated options with defaults filled in; ``resolve`` expands ``env:NAME`` secrets."""
     if not isinstance(raw, Mapping):
         raise ConfigError(key, "must be a table")
-    schema = SCHEMAS.get(provider, {})
+    schema = schemas().get(provider, {})
     unknown = sorted(set(raw) - set(schema))
     if unknown:
         known = ", ".join(sorted(schema)) or "none"

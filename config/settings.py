@@ -12,7 +12,6 @@ from typing import Any
 
 from config.accounts import (
     _ACCOUNT_KEYS,
-    PROVIDERS,
     Account,
     AlertRules,
     PlanChange,
@@ -26,7 +25,6 @@ from config.sections import ApiSettings, CheckSettings, parse_api, parse_checks
 
 __all__ = [
     "_ACCOUNT_KEYS",
-    "PROVIDERS",
     "Account",
     "AlertRules",
     "EmailSettings",

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from config.options import SCHEMAS
+from config.options import schemas
 from config.plans import _PLAN_KEYS, load_catalog
 from config.sections import API_KEYS, CHECK_KEYS
 from config.settings import _ACCOUNT_KEYS
@@ -41,7 +41,7 @@ def test_every_builtin_plan_is_in_the_readme(plan):
 
 @pytest.mark.parametrize(
     "provider,option",
-    sorted((p, o) for p, opts in SCHEMAS.items() for o in opts),
+    sorted((p, o) for p, opts in schemas().items() for o in opts),
 )
 def test_every_provider_option_is_in_the_readme(provider, option):
     assert option in README

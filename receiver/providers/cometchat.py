@@ -6,11 +6,19 @@ import hashlib
 from collections.abc import Mapping
 from typing import Any
 
+from config.options import Option
 from config.settings import Account
 from receiver.providers.base import BadPayload, Entity, Parsed, as_bool, as_int, as_str, load_json
 from receiver.verify import Verdict, verify_basic
 
 NAME = "cometchat"
+NEEDS_SECRETS = False  # True: deliveries are HMAC-signed with the account's webhook_secrets
+OPTIONS = {
+    "basic_auth_user": Option(str, required=True, secret=True),
+    "basic_auth_password": Option(str, required=True, secret=True),
+    "count_devices": Option(bool, False),
+    "connection_idle_timeout_s": Option(int, 6 * 3600),
+}
 
 
 def authenticate(headers: Mapping[str, str], raw: bytes, account: Account, now: float) -> Verdict:

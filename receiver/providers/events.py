@@ -8,12 +8,18 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from config.options import Option
 from config.settings import Account
 from receiver.providers.base import REPLAY, BadPayload, Entity, Parsed, as_str, load_json
 from receiver.providers.wll import parse_time
 from receiver.verify import Verdict, verify_standard
 
 NAME = "events"
+NEEDS_SECRETS = True  # True: deliveries are HMAC-signed with the account's webhook_secrets
+OPTIONS = {
+    "pseudonymize": Option(bool, False),
+    "pseudonymize_key": Option(str, secret=True),
+}
 PRIVATE_PROPERTIES = ("name", "email", "phone")
 
 

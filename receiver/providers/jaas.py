@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from config.options import Option
 from config.settings import Account
 from receiver.providers.base import (
     BadPayload,
@@ -18,6 +19,8 @@ from receiver.providers.base import (
 from receiver.verify import Verdict, verify_jaas
 
 NAME = "jaas"
+NEEDS_SECRETS = True  # True: deliveries are HMAC-signed with the account's webhook_secrets
+OPTIONS: dict[str, Option] = {}
 _REQUIRED = ("idempotencyKey", "eventType", "timestamp", "sessionId", "fqn", "data")
 _CALL_KINDS = {
     "DIAL_IN": "dial_in",

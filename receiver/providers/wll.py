@@ -8,14 +8,21 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+from config.options import Option
 from config.settings import Account
 from receiver.providers.base import BadPayload, Entity, Parsed, as_str, load_json
 from receiver.verify import Verdict, verify_shared_header
 
 NAME = "wll"
+NEEDS_SECRETS = False  # True: deliveries are HMAC-signed with the account's webhook_secrets
 DEFAULT_HEADER = "X-Meterwise-Secret"
 # Events the engine reports without the user doing anything (the seed's AUDIENCE_JOINED).
 DEFAULT_SYSTEM_EVENTS = ("AUDIENCE_JOINED", "AUDIENCE_LEFT")
+OPTIONS = {
+    "header_name": Option(str, DEFAULT_HEADER),
+    "secret": Option(str, required=True, secret=True),
+    "system_event_types": Option(list, list(DEFAULT_SYSTEM_EVENTS)),
+}
 
 
 def authenticate(headers: Mapping[str, str], raw: bytes, account: Account, now: float) -> Verdict:
