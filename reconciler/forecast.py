@@ -58,15 +58,29 @@ def _ew_ratio(numerators: Sequence[float], denominators: Sequence[float]) -> flo
     return num / den if den > 0 else 0.0
 
 
+def _level(act: Sequence[float], weekdays: Sequence[int], factors: Sequence[float]) -> float:
+    """Deseasoned daily activity: activity over its expected weekday shares (so a quiet
+    weekend, a small count over a small factor, adds no noise); the last three weeks when
+    the last two agree within 18%, else exponentially weighted over the last week."""
+    expected = [factors[w] for w in weekdays]
+    if len(act) >= 14:
+        recent = sum(act[-7:]) / max(sum(expected[-7:]), 1e-9)
+        earlier = sum(act[-14:-7]) / max(sum(expected[-14:-7]), 1e-9)
+        if earlier > 0 and 0.85 <= recent / earlier <= 1.18:  # steady: the longer, the surer
+            return sum(act[-21:]) / max(sum(expected[-21:]), 1e-9)
+    return _ew_ratio(act[-7:], expected[-7:])
+
+
 def _newness(new: list[int], activity: list[float]) -> float:
     """Share of activity from new entities: a short memory while it is changing (a team
-    being discovered, a spike passing), the last two weeks when it is steady."""
+    being discovered, a spike passing), the last three weeks when it is steady (more days,
+    less noise)."""
     short = _ew_ratio(new, activity)
     if len(new) >= 8:
         recent = sum(new[-7:]) / max(sum(activity[-7:]), 1e-9)
         earlier = sum(new[-14:-7]) / max(sum(activity[-14:-7]), 1e-9)
         if earlier > 0 and 0.75 <= recent / earlier <= 1.33:
-            return sum(new[-14:]) / max(sum(activity[-14:]), 1e-9)
+            return sum(new[-21:]) / max(sum(activity[-21:]), 1e-9)
     return short
 
 
@@ -159,8 +173,7 @@ def forecast_distinct(
     else:
         # Day 1 discovers the recurring population; newness afterwards is what continues.
         recent_newness = _newness(list(new_per_day[1:full]), act[1:])
-        deseasoned = [a / factors[w] for a, w in zip(act, weekdays, strict=True) if factors[w] > 0]
-        level = _ewma(deseasoned[-7:])
+        level = _level(act, weekdays, factors)
         daily_future = [level * factors[wd] * recent_newness * f for f, wd in future_days]
         method = "new-entity rate x activity"
     return _finish(

@@ -75,3 +75,24 @@ def test_an_earlier_cycle_teaches_the_weekly_shape():
         "mau", 50, new, activity, CYCLE, at(2), UTC, None, history_activity=history
     )
     assert taught.value < blind.value  # no new users expected on weekends
+
+
+def test_a_steady_weekly_stream_is_projected_exactly():
+    # 30 staff every weekday, 3 at weekends; 12 new customers a weekday, 2 a weekend day.
+    weekend = [(START + timedelta(days=d)).weekday() >= 5 for d in range(30)]
+    new = [30 + 12] + [2 if w else 12 for w in weekend[1:]]
+    activity = [5.0 if w else 42.0 for w in weekend]
+    used = sum(new[:20])
+    f = forecast_distinct("mau", used, new[:20], activity[:20], CYCLE, at(20), UTC, None)
+    assert int(f.value) == sum(new)  # the remaining 10 days, weekday by weekday
+    assert f.confidence == "high"
+
+
+def test_quiet_weekends_do_not_add_noise_to_a_steady_level():
+    # The same stream with day-to-day noise: three steady weeks say more than the last one.
+    weekend = [(START + timedelta(days=d)).weekday() >= 5 for d in range(30)]
+    noise = [1, -1, 2, -2, 0, 1, -1, 3, -3, 0] * 3
+    activity = [(5.0 + n) if w else (42.0 + 2 * n) for w, n in zip(weekend, noise, strict=True)]
+    new = [42] + [round(a * 0.3) for a in activity[1:]]
+    f = forecast_distinct("mau", sum(new[:20]), new[:20], activity[:20], CYCLE, at(20), UTC, None)
+    assert abs(int(f.value) - sum(new)) <= 2  # a one-week, weekend-amplified level was off by 5
