@@ -40,11 +40,26 @@ AT = {
     "schema": {"type": "string", "format": "date-time"},
 }
 JSON_OBJECT = {"application/json": {"schema": {"type": "object"}}}
+TOKEN = {"name": "token", "in": "query", "schema": {"type": "string"}}
+
+
+def _read(
+    summary: str, parameters: list[dict[str, Any]], ok: str, content: dict[str, Any] = JSON_OBJECT
+) -> dict[str, Any]:
+    """A GET behind the bearer JWT."""
+    return {
+        "summary": summary,
+        "security": [{"bearer": []}],
+        **({"parameters": parameters} if parameters else {}),
+        "responses": {
+            "200": {"description": ok, "content": content},
+            **(_errors(400, 401, 403, 404, 503) if parameters else _errors(401, 503)),
+        },
+    }
 
 
 def openapi_document() -> dict[str, Any]:
     """The document; reports are described loosely (their members are in the README)."""
-    secured: list[dict[str, list[str]]] = [{"bearer": []}]
     return {
         "openapi": "3.1.0",
         "info": {"title": "Meterwise", "version": "1", "description": "Usage reconciliation."},
@@ -59,56 +74,28 @@ def openapi_document() -> dict[str, Any]:
             },
         },
         "paths": {
-            "/api/accounts": {
-                "get": {
-                    "summary": "Accounts the token may read",
-                    "security": secured,
-                    "responses": {
-                        "200": {"description": "The accounts", "content": JSON_OBJECT},
-                        **_errors(401, 503),
-                    },
-                }
-            },
+            "/api/accounts": {"get": _read("Accounts the token may read", [], "The accounts")},
             "/api/accounts/{account_id}/report": {
-                "get": {
-                    "summary": "One cycle's reconciliation (as `meterwise report --format json`)",
-                    "security": secured,
-                    "parameters": [ACCOUNT, CYCLE, AT],
-                    "responses": {
-                        "200": {"description": "The report", "content": JSON_OBJECT},
-                        **_errors(400, 401, 403, 404, 503),
-                    },
-                }
+                "get": _read(
+                    "One cycle's reconciliation (as `meterwise report --format json`)",
+                    [ACCOUNT, CYCLE, AT],
+                    "The report",
+                )
             },
             "/api/accounts/{account_id}/checks": {
-                "get": {
-                    "summary": "Consistency checks and the provider comparison of a cycle",
-                    "security": secured,
-                    "parameters": [ACCOUNT, CYCLE, AT],
-                    "responses": {
-                        "200": {"description": "The checks", "content": JSON_OBJECT},
-                        **_errors(400, 401, 403, 404, 503),
-                    },
-                }
+                "get": _read(
+                    "Consistency checks and the provider comparison of a cycle",
+                    [ACCOUNT, CYCLE, AT],
+                    "The checks",
+                )
             },
             "/reports/{account_id}": {
-                "get": {
-                    "summary": "The HTML report page (token as bearer header or ?token=)",
-                    "security": secured,
-                    "parameters": [
-                        ACCOUNT,
-                        CYCLE,
-                        AT,
-                        {"name": "token", "in": "query", "schema": {"type": "string"}},
-                    ],
-                    "responses": {
-                        "200": {
-                            "description": "A self-contained page",
-                            "content": {"text/html": {"schema": {"type": "string"}}},
-                        },
-                        **_errors(400, 401, 403, 404, 503),
-                    },
-                }
+                "get": _read(
+                    "The HTML report page (token as bearer header or ?token=)",
+                    [ACCOUNT, CYCLE, AT, TOKEN],
+                    "A self-contained page",
+                    {"text/html": {"schema": {"type": "string"}}},
+                )
             },
             "/webhooks/{provider}/{account_id}": {
                 "post": {

@@ -45,8 +45,8 @@ def distinct_metric(
     periods: tuple[PlanPeriod, ...],
     eval_at: datetime,
     days: int,
-) -> tuple[MetricReport, list[tuple[PlanPeriod, int]]]:
-    """The metric's report line and its overage units per plan period."""
+) -> tuple[MetricReport, list[tuple[PlanPeriod, int]], list[int]]:
+    """The metric's report line, its overage units per plan period, and new entities per day."""
     start_ms, eval_ms = to_ms(cycle.start), to_ms(eval_at)
     used = store.count_first_seen(db, account.id, metric, start_ms, eval_ms)
     count_before = partial(store.count_first_seen, db, account.id, metric, start_ms)
@@ -56,12 +56,13 @@ def distinct_metric(
     if allowance is not None and used > allowance:
         ms = store.nth_first_seen_ms(db, account.id, metric, start_ms, allowance + 1)
         crossed = datetime.fromtimestamp(ms / 1000, UTC) if ms is not None else None
+    new_per_day = store.new_per_day(db, account.id, metric, start_ms, eval_ms, days)
     forecast = None
     if eval_at < cycle.end:
         forecast = forecast_distinct(
             metric,
             used,
-            store.new_per_day(db, account.id, metric, start_ms, eval_ms, days),
+            new_per_day,
             store.activity_per_day(db, account.id, metric, start_ms, eval_ms, days),
             cycle,
             eval_at,
@@ -76,4 +77,4 @@ def distinct_metric(
         Decimal(0),
     )
     usage = MetricUsage(metric, Decimal(used), "users")
-    return MetricReport(usage, allowance, units, amount, forecast), per_period
+    return MetricReport(usage, allowance, units, amount, forecast), per_period, new_per_day

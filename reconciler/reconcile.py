@@ -68,12 +68,14 @@ def compute_report(
     metrics: list[MetricReport] = []
     overage: dict[str, list[tuple[PlanPeriod, int]]] = {}
     notes: list[str] = []
+    burnup: tuple[int, ...] = ()
     for metric in hooks.distinct:
-        line, per_period = distinct_metric(
+        line, per_period, new = distinct_metric(
             db, account, catalog, plan, metric, cycle, previous, periods, eval_at, days
         )
         metrics.append(line)
         overage[metric] = per_period
+        burnup = burnup or tuple(itertools.accumulate(new))  # the first (main) metric's
     for peak in hooks.peaks(db, account, plan, cycle, eval_ms):
         metrics.append(peak)
         if peak.overage_units and periods:
@@ -109,7 +111,6 @@ def compute_report(
     found = run_checks(db, account, settings.checks, start_ms, eval_ms)
     figures = load_figures(db, account.id, start_ms)
     main = metrics[0].usage.used if metrics and hooks.distinct else None
-    new = store.new_per_day(db, account.id, "mau", start_ms, eval_ms, days)
     return Report(
         account=account.id,
         provider=account.provider,
@@ -125,6 +126,6 @@ def compute_report(
         extras=hooks.extras(db, account, cycle, eval_ms, segment),
         checks=found,
         comparison=compare(main, invoice, figures, found) if figures else None,
-        burnup=tuple(itertools.accumulate(new)),
+        burnup=burnup,
         rooms=tuple(store_extras.mau_by_room(db, account.id, start_ms, eval_ms)),
     )
