@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -69,6 +69,25 @@ def load_json(raw: bytes) -> Any:
             raise BadPayload(
                 422, "invalid_fields", "a string holds an unpaired UTF-16 surrogate escape"
             ) from None
+    return doc
+
+
+def require_object(
+    doc: Any,
+    fields: Sequence[str],
+    what: str = "the body",
+    present: Callable[[Any], bool] = lambda v: v not in (None, ""),
+    either: Sequence[str] = (),
+) -> dict[str, Any]:
+    """``doc`` as an object with every field present (and one of ``either``, if given),
+    else a 422 naming everything that is missing."""
+    if not isinstance(doc, dict):
+        raise BadPayload(422, "not_an_object", f"{what} must be a JSON object")
+    missing = [f for f in fields if not present(doc.get(f))]
+    if either and not any(f in doc for f in either):
+        missing.append(" or ".join(either))
+    if missing:
+        raise BadPayload(422, "missing_fields", f"{what} lacks: " + ", ".join(missing))
     return doc
 
 

@@ -8,7 +8,16 @@ from typing import Any
 
 from config.options import Option
 from config.settings import Account
-from receiver.providers.base import BadPayload, Entity, Parsed, as_bool, as_int, as_str, load_json
+from receiver.providers.base import (
+    BadPayload,
+    Entity,
+    Parsed,
+    as_bool,
+    as_int,
+    as_str,
+    load_json,
+    require_object,
+)
 from receiver.verify import Verdict, verify_basic
 
 NAME = "cometchat"
@@ -109,12 +118,7 @@ def parse(
     raw: bytes, account: Account, headers: Mapping[str, str], received_ms: int = 0
 ) -> list[Parsed]:
     """Validate the envelope and extract MAU entities, connection changes and call minutes."""
-    doc = load_json(raw)
-    if not isinstance(doc, dict):
-        raise BadPayload(422, "not_an_object", "the body must be a JSON object")
-    missing = [f for f in ("trigger", "data") if not doc.get(f)]
-    if missing:
-        raise BadPayload(422, "missing_fields", "missing fields: " + ", ".join(missing))
+    doc = require_object(load_json(raw), ("trigger", "data"), present=bool)
     trigger, data = as_str(doc["trigger"]) or "", doc["data"]
     if not isinstance(data, dict):
         raise BadPayload(422, "invalid_fields", "data must be an object")

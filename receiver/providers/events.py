@@ -10,7 +10,15 @@ from typing import Any
 
 from config.options import Option
 from config.settings import Account
-from receiver.providers.base import REPLAY, BadPayload, Entity, Parsed, as_str, load_json
+from receiver.providers.base import (
+    REPLAY,
+    BadPayload,
+    Entity,
+    Parsed,
+    as_str,
+    load_json,
+    require_object,
+)
 from receiver.providers.wll import parse_time
 from receiver.verify import Verdict, verify_standard
 
@@ -59,11 +67,7 @@ def _event(
     item: Any, index: int, account: Account, replay: bool = False
 ) -> tuple[str, str, int, dict[str, Any]]:
     where = f"[{index}]" if index >= 0 else ""
-    if not isinstance(item, dict):
-        raise BadPayload(422, "not_an_object", f"event{where} must be a JSON object")
-    missing = [f for f in ("user", "event", "timestamp") if item.get(f) in (None, "")]
-    if missing:
-        raise BadPayload(422, "missing_fields", f"event{where} lacks: " + ", ".join(missing))
+    item = require_object(item, ("user", "event", "timestamp"), f"event{where}")
     user, name = as_str(item["user"]), as_str(item["event"])
     ts = parse_time(item["timestamp"])
     if not user or not name or ts is None:

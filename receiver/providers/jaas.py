@@ -15,6 +15,7 @@ from receiver.providers.base import (
     as_int,
     as_str,
     load_json,
+    require_object,
 )
 from receiver.verify import Verdict, verify_jaas
 
@@ -55,13 +56,9 @@ def peek_key(raw: bytes, headers: Mapping[str, str] | None = None) -> str | None
 
 
 def _envelope(doc: Any) -> dict[str, Any]:
-    if not isinstance(doc, dict):
-        raise BadPayload(422, "not_an_object", "the body must be a JSON object (the JaaS envelope)")
-    missing = [f for f in _REQUIRED if f not in doc or doc[f] is None]
-    if "appId" not in doc and "customerId" not in doc:
-        missing.append("appId or customerId")
-    if missing:
-        raise BadPayload(422, "missing_fields", "missing envelope fields: " + ", ".join(missing))
+    doc = require_object(
+        doc, _REQUIRED, "the JaaS envelope", lambda v: v is not None, ("appId", "customerId")
+    )
     wrong = [
         f
         for f in ("idempotencyKey", "eventType", "sessionId", "fqn")

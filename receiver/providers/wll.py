@@ -10,7 +10,7 @@ from typing import Any
 
 from config.options import Option
 from config.settings import Account
-from receiver.providers.base import BadPayload, Entity, Parsed, as_str, load_json
+from receiver.providers.base import BadPayload, Entity, Parsed, as_str, load_json, require_object
 from receiver.verify import Verdict, verify_shared_header
 
 NAME = "wll"
@@ -60,12 +60,8 @@ def parse(
     raw: bytes, account: Account, headers: Mapping[str, str], received_ms: int = 0
 ) -> list[Parsed]:
     """``{"type", "reportedAt", "subject", "payload"}``: one event for one user."""
-    doc = load_json(raw)
-    if not isinstance(doc, dict):
-        raise BadPayload(422, "not_an_object", "the body must be a JSON object")
-    missing = [f for f in ("type", "subject", "reportedAt") if not as_str(doc.get(f))]
-    if missing:
-        raise BadPayload(422, "missing_fields", "missing fields: " + ", ".join(missing))
+    fields = ("type", "subject", "reportedAt")
+    doc = require_object(load_json(raw), fields, present=lambda v: bool(as_str(v)))
     ts = parse_time(doc["reportedAt"])
     if ts is None:
         raise BadPayload(422, "invalid_fields", "reportedAt must be an ISO 8601 instant")
