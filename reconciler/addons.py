@@ -11,20 +11,13 @@ from reconciler import store
 from reconciler.cycles import to_ms
 from reconciler.models import BillingCycle, MetricUsage
 from reconciler.usage import (
+    CALL_METRICS,
     call_minutes,
     minutes,
     pair_intervals,
     recording_minutes,
     transcription_minutes,
 )
-
-CALL_METRICS = {
-    "dial_in": "dial_in_minutes",
-    "dial_out": "dial_out_minutes",
-    "sip_in": "sip_minutes",
-    "sip_out": "sip_minutes",
-    "streaming": "streaming_minutes",
-}
 
 
 def per_day(items: list[tuple[int, Decimal]], start_ms: int, days: int) -> list[Decimal]:
