@@ -8,7 +8,7 @@ import sys
 from flask import Flask, request
 from gunicorn.app.base import BaseApplication
 
-from receiver.server import gunicorn_options
+from meterwise.receiver.server import gunicorn_options
 
 app = Flask(__name__)
 

@@ -19,9 +19,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from reconciler.forecast import forecast_distinct, linear_forecast  # noqa: E402
-from reconciler.models import BillingCycle  # noqa: E402
-from reconciler.traffic import MODELS, daily_series  # noqa: E402
+from meterwise.reconciler.forecast import forecast_distinct, linear_forecast  # noqa: E402
+from meterwise.reconciler.models import BillingCycle  # noqa: E402
+from meterwise.reconciler.traffic import MODELS, daily_series  # noqa: E402
 
 CHECK_DAYS = (5, 10, 20)
 

@@ -25,7 +25,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench._servers import start, stop  # noqa: E402
-from receiver.testing import envelope, signed  # noqa: E402
+from meterwise.receiver.testing import envelope, signed  # noqa: E402
 
 SECRET = "whsec_bench00000000000000000000000000"
 LUA = r"""

@@ -26,10 +26,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from config.settings import load_settings  # noqa: E402
-from receiver.db import connect  # noqa: E402
-from receiver.providers.base import Entity, Parsed  # noqa: E402
-from receiver.store import upsert_entities  # noqa: E402
+from meterwise.config.settings import load_settings  # noqa: E402
+from meterwise.receiver.db import connect  # noqa: E402
+from meterwise.receiver.providers.base import Entity, Parsed  # noqa: E402
+from meterwise.receiver.store import upsert_entities  # noqa: E402
 
 METERWISE = Path(sys.executable).parent / "meterwise"
 START = datetime(2026, 3, 8, tzinfo=UTC)

@@ -9,9 +9,9 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from config.errors import ConfigError, UnknownPlan
-from config.options import needs_secrets, parse_options, schemas
-from config.plans import Catalog, _money
+from meterwise.config.errors import ConfigError, UnknownPlan
+from meterwise.config.options import needs_secrets, parse_options, schemas
+from meterwise.config.plans import Catalog, _money
 
 _ACCOUNT_KEYS = {
     "id",

@@ -10,7 +10,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from config.errors import ConfigError
+from meterwise.config.errors import ConfigError
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,14 +28,14 @@ KIND_NAMES = {str: "a string", bool: "true or false", int: "a whole number", lis
 
 def schemas() -> dict[str, dict[str, Option]]:
     """Every provider's options, declared as ``OPTIONS`` in its receiver module."""
-    from receiver.providers import PROVIDERS
+    from meterwise.receiver.providers import PROVIDERS
 
     return {name: dict(getattr(module, "OPTIONS", {})) for name, module in PROVIDERS.items()}
 
 
 def needs_secrets(provider: str) -> bool:
     """True when the provider's webhooks are HMAC-signed with ``webhook_secrets``."""
-    from receiver.providers import PROVIDERS
+    from meterwise.receiver.providers import PROVIDERS
 
     return bool(getattr(PROVIDERS.get(provider), "NEEDS_SECRETS", False))
 

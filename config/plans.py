@@ -10,7 +10,7 @@ from importlib import resources
 from types import MappingProxyType
 from typing import Any
 
-from config.errors import ConfigError, UnknownPlan
+from meterwise.config.errors import ConfigError, UnknownPlan
 
 CYCLE_KINDS = ("anchored", "calendar")
 MINUTES_PER = ("participant", "session")
@@ -72,7 +72,7 @@ class Catalog:
 
 def builtin_plan_tables() -> dict[str, Any]:
     """The raw `[plans.*]` tables shipped in ``config/plans.toml``."""
-    text = resources.files("config").joinpath("plans.toml").read_text(encoding="utf-8")
+    text = resources.files("meterwise.config").joinpath("plans.toml").read_text(encoding="utf-8")
     return dict(tomllib.loads(text)["plans"])
 
 

@@ -6,7 +6,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from config.errors import ConfigError
+from meterwise.config.errors import ConfigError
 
 CHECK_KEYS = {
     "silence_alert_s",

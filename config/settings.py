@@ -10,7 +10,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from config.accounts import (
+from meterwise.config.accounts import (
     _ACCOUNT_KEYS,
     Account,
     AlertRules,
@@ -19,9 +19,9 @@ from config.accounts import (
     _int,
     resolve_secret,
 )
-from config.errors import ConfigError
-from config.plans import Catalog, load_catalog
-from config.sections import ApiSettings, CheckSettings, parse_api, parse_checks
+from meterwise.config.errors import ConfigError
+from meterwise.config.plans import Catalog, load_catalog
+from meterwise.config.sections import ApiSettings, CheckSettings, parse_api, parse_checks
 
 __all__ = [
     "_ACCOUNT_KEYS",
@@ -169,7 +169,7 @@ def load_settings(path: str | None = None, environ: Mapping[str, str] | None = N
     environ = os.environ if environ is None else environ
     found = find_config(path, environ)
     if found is None:
-        text = resources.files("config").joinpath("demo.toml").read_text(encoding="utf-8")
+        text = resources.files("meterwise.config").joinpath("demo.toml").read_text(encoding="utf-8")
         source = "built-in demo config"
     else:
         try:

@@ -11,7 +11,7 @@ from flask import Flask, Response, g, jsonify, request
 from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException
 
-from config.settings import Settings, load_settings
+from meterwise.config.settings import Settings, load_settings
 
 access_log = logging.getLogger("meterwise.access")
 
@@ -20,7 +20,7 @@ def _outbox_gauge(settings: Settings) -> bytes:
     """Outbox messages by status, read at scrape time (a failed email must be visible)."""
     import sqlite3
 
-    from receiver.db import get_db
+    from meterwise.receiver.db import get_db
 
     try:
         rows = (
@@ -41,10 +41,12 @@ def _outbox_gauge(settings: Settings) -> bytes:
 
 def create_app(settings: Settings | None = None, clock: Callable[[], float] = time.time) -> Flask:
     """Build the app; ``settings`` defaults to the configuration found on disk."""
-    from receiver import api, metrics, webhooks
+    from meterwise.receiver import api, metrics, webhooks
 
-    app = Flask(__name__)
-    app.config["SETTINGS"] = settings if settings is not None else load_settings()
+    settings = settings if settings is not None else load_settings()
+    # An explicit instance path: Flask cannot search upward from a namespace package.
+    app = Flask(__name__, instance_path=str(settings.storage_path.parent.resolve()))
+    app.config["SETTINGS"] = settings
     app.config["CLOCK"] = clock
     app.register_blueprint(webhooks.bp)
     app.register_blueprint(api.bp)

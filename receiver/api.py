@@ -8,11 +8,11 @@ from typing import Any
 from flask import Blueprint, Response, current_app, jsonify, request
 from flask.typing import ResponseReturnValue
 
-from config.settings import Settings
-from receiver.auth import AuthError, Grant, bearer, grant_for
-from receiver.db import get_db
-from receiver.openapi import openapi_document
-from receiver.webhooks import error
+from meterwise.config.settings import Settings
+from meterwise.receiver.auth import AuthError, Grant, bearer, grant_for
+from meterwise.receiver.db import get_db
+from meterwise.receiver.openapi import openapi_document
+from meterwise.receiver.webhooks import error
 
 bp = Blueprint("api", __name__)
 EARLIEST, LATEST = date(2000, 1, 1), date(2199, 12, 31)
@@ -65,7 +65,7 @@ def _instant(name: str) -> datetime:
 
 
 def _report(account_id: str, allow_query_token: bool = False) -> Any:
-    from reconciler.reconcile import compute_report
+    from meterwise.reconciler.reconcile import compute_report
 
     settings = _settings()
     grant = _grant(allow_query_token)
@@ -116,7 +116,7 @@ def accounts() -> ResponseReturnValue:
 @bp.get("/api/accounts/<account_id>/report")
 def report(account_id: str) -> ResponseReturnValue:
     """The same JSON as `meterwise report --format json`."""
-    from reconciler.report import report_to_dict
+    from meterwise.reconciler.report import report_to_dict
 
     return jsonify(report_to_dict(_report(account_id)))
 
@@ -124,7 +124,7 @@ def report(account_id: str) -> ResponseReturnValue:
 @bp.get("/api/accounts/<account_id>/checks")
 def checks(account_id: str) -> ResponseReturnValue:
     """The consistency checks of a cycle, and the provider comparison if one is recorded."""
-    from reconciler.report import report_to_dict
+    from meterwise.reconciler.report import report_to_dict
 
     data = report_to_dict(_report(account_id))
     keys = ("account", "as_of", "cycle", "checks", "provider_figures")
@@ -134,7 +134,7 @@ def checks(account_id: str) -> ResponseReturnValue:
 @bp.get("/reports/<account_id>")
 def report_page(account_id: str) -> ResponseReturnValue:
     """The HTML report; the token may come as a bearer header or ``?token=``."""
-    from reconciler.html import render_html
+    from meterwise.reconciler.html import render_html
 
     report = _report(account_id, allow_query_token=True)
     plan = _settings().catalog.get(report.plan_id) if report.plan_id else None

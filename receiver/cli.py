@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import click
 
-from receiver.options import config_option, settings_from
-from reconciler.traffic import MODELS as _MODELS
+from meterwise.receiver.options import config_option, settings_from
+from meterwise.reconciler.traffic import MODELS as _MODELS
 
 MODEL_NAMES = tuple(_MODELS)
 
@@ -35,7 +35,7 @@ def serve_command(
     Example:
         meterwise serve --config meterwise.toml --port 8000 --workers 2
     """
-    from receiver.server import run
+    from meterwise.receiver.server import run
 
     settings = settings_from(config_path)
     click.echo(f"meterwise: config {settings.source}; database {settings.storage_path}", err=True)
@@ -45,7 +45,15 @@ def serve_command(
         import subprocess
         import sys
 
-        args = [sys.executable, "-m", "receiver", "scheduler", "--parent-pid", str(os.getpid())]
+        args = [
+            sys.executable,
+            "-P",
+            "-m",
+            "meterwise.receiver",
+            "scheduler",
+            "--parent-pid",
+            str(os.getpid()),
+        ]
         if config_path:
             args += ["--config", config_path]
         scheduler = subprocess.Popen(args)
@@ -70,7 +78,7 @@ def token_command(accounts: tuple[str, ...], ttl: int, config_path: str | None) 
     """
     import time
 
-    from receiver.auth import mint
+    from meterwise.receiver.auth import mint
 
     settings = settings_from(config_path)
     if settings.api.jwt_secret is None:
@@ -99,7 +107,7 @@ def scheduler_command(
     """
     import logging
 
-    from reconciler.scheduler import run_scheduler
+    from meterwise.reconciler.scheduler import run_scheduler
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
@@ -144,8 +152,8 @@ def simulate_command(
     Example:
         meterwise simulate demo --start 2026-03-08 --days 10 --model "steady growth"
     """
-    from receiver.options import parse_instant
-    from receiver.simulate import model_events, post_events
+    from meterwise.receiver.options import parse_instant
+    from meterwise.receiver.simulate import model_events, post_events
 
     settings = settings_from(config_path)
     acct = settings.accounts.get(account)
@@ -159,7 +167,7 @@ def simulate_command(
 
 
 def _register() -> None:
-    from reconciler.cli import register
+    from meterwise.reconciler.cli import register
 
     register(cli)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from receiver.providers import PROVIDERS
+from meterwise.receiver.providers import PROVIDERS
 
 ERROR = {"$ref": "#/components/schemas/Error"}
 

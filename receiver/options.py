@@ -8,8 +8,8 @@ from typing import Any
 
 import click
 
-from config.errors import ConfigError
-from config.settings import Settings, load_settings
+from meterwise.config.errors import ConfigError
+from meterwise.config.settings import Settings, load_settings
 
 
 def config_option(func: Callable[..., Any]) -> Callable[..., Any]:

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from config.settings import Settings
-from receiver.db import write_lock
-from receiver.providers import PROVIDERS
-from receiver.providers.base import REPLAY, BadPayload
-from receiver.store import upsert_entities
+from meterwise.config.settings import Settings
+from meterwise.receiver.db import write_lock
+from meterwise.receiver.providers import PROVIDERS
+from meterwise.receiver.providers.base import REPLAY, BadPayload
+from meterwise.receiver.store import upsert_entities
 
 
 def rebuild(db: Any, settings: Settings, account_id: str, batch: int = 5000) -> tuple[int, int]:

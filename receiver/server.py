@@ -10,7 +10,7 @@ from typing import Any
 
 from gunicorn.app.base import BaseApplication
 
-from config.settings import Settings
+from meterwise.config.settings import Settings
 
 
 def _child_exit(server: Any, worker: Any) -> None:
@@ -33,7 +33,7 @@ class MeterwiseApplication(BaseApplication):  # type: ignore[misc]
                 self.cfg.set(key, value)
 
     def load(self) -> Any:
-        from receiver import create_app
+        from meterwise.receiver import create_app
 
         return create_app(self.settings)
 
@@ -62,7 +62,7 @@ def run(settings: Settings, host: str, port: int, workers: int) -> None:
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     # Create the database and schema once, before the workers race to do it.
-    from receiver.db import connect
+    from meterwise.receiver.db import connect
 
     connect(settings.storage_path, settings.synchronous).conn.close()
     try:

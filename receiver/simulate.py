@@ -10,8 +10,8 @@ from typing import Any
 
 import requests
 
-from receiver.testing import Meeting, signed
-from reconciler.traffic import MODELS
+from meterwise.receiver.testing import Meeting, signed
+from meterwise.reconciler.traffic import MODELS
 
 
 def model_events(

@@ -7,9 +7,9 @@ from collections.abc import Iterable, Sequence
 
 import sqlite_utils
 
-from config.settings import Account
-from receiver.providers.base import Parsed
-from reconciler.cycles import cycle_containing, from_ms, to_ms
+from meterwise.config.settings import Account
+from meterwise.receiver.providers.base import Parsed
+from meterwise.reconciler.cycles import cycle_containing, from_ms, to_ms
 
 NORMALIZED_TABLES = frozenset(
     {

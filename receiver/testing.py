@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from receiver.verify import jaas_signature
+from meterwise.receiver.verify import jaas_signature
 
 CUSTOMER_ID = "96f0941768964ab380ed0fbada7a502f"
 APP_ID = f"vpaas-magic-cookie-{CUSTOMER_ID}"

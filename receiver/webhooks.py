@@ -8,12 +8,12 @@ from typing import Any
 from flask import Blueprint, current_app, g, jsonify, request
 from flask.typing import ResponseReturnValue
 
-from config.settings import Settings
-from receiver.db import get_db, write_lock
-from receiver.metrics import get_metrics
-from receiver.providers import PROVIDERS
-from receiver.providers.base import BadPayload
-from receiver.store import count_delivery, is_stored, store_events
+from meterwise.config.settings import Settings
+from meterwise.receiver.db import get_db, write_lock
+from meterwise.receiver.metrics import get_metrics
+from meterwise.receiver.providers import PROVIDERS
+from meterwise.receiver.providers.base import BadPayload
+from meterwise.receiver.store import count_delivery, is_stored, store_events
 
 bp = Blueprint("webhooks", __name__)
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from config.plans import Plan
-from config.settings import Account
-from reconciler import store
-from reconciler.cycles import to_ms
-from reconciler.models import BillingCycle, MetricUsage
-from reconciler.usage import (
+from meterwise.config.plans import Plan
+from meterwise.config.settings import Account
+from meterwise.reconciler import store
+from meterwise.reconciler.cycles import to_ms
+from meterwise.reconciler.models import BillingCycle, MetricUsage
+from meterwise.reconciler.usage import (
     CALL_METRICS,
     call_minutes,
     minutes,

@@ -6,9 +6,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from config.plans import Catalog
-from reconciler.invoice import CENT, distinct_overage
-from reconciler.models import PlanPeriod, Report
+from meterwise.config.plans import Catalog
+from meterwise.reconciler.invoice import CENT, distinct_overage
+from meterwise.reconciler.models import PlanPeriod, Report
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from config.plans import Catalog
-from config.settings import AlertRules
-from reconciler.models import MetricReport, Report
+from meterwise.config.plans import Catalog
+from meterwise.config.settings import AlertRules
+from meterwise.reconciler.models import MetricReport, Report
 
 CONFIDENCE_RANK = {"low": 0, "medium": 1, "high": 2}
 

@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
-from reconciler.models import Attribution
+from meterwise.reconciler.models import Attribution
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from reconciler.models import Comparison, Report
+from meterwise.reconciler.models import Comparison, Report
 
 
 def money(amount: Decimal) -> str:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from config.settings import Account
-from reconciler import store_extras
-from reconciler.cycles import from_ms, to_ms
-from reconciler.models import BillingCycle
+from meterwise.config.settings import Account
+from meterwise.reconciler import store_extras
+from meterwise.reconciler.cycles import from_ms, to_ms
+from meterwise.reconciler.models import BillingCycle
 
 
 def growth(current: int, previous: int) -> str | None:

@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, tzinfo
 
-from reconciler.models import Check
-from reconciler.usage import Interval
+from meterwise.reconciler.models import Check
+from meterwise.reconciler.usage import Interval
 
 HOUR_MS = 3_600_000
 DAY_MS = 24 * HOUR_MS

@@ -8,13 +8,13 @@ from typing import Any
 
 import click
 
-from config.errors import ConfigError
-from config.settings import Settings
-from receiver.options import config_option, parse_date, parse_instant, settings_from
+from meterwise.config.errors import ConfigError
+from meterwise.config.settings import Settings
+from meterwise.receiver.options import config_option, parse_date, parse_instant, settings_from
 
 
 def _db(settings: Settings) -> Any:
-    from receiver.db import connect
+    from meterwise.receiver.db import connect
 
     return connect(settings.storage_path, settings.synchronous)
 
@@ -53,8 +53,8 @@ def report_command(
     Example:
         meterwise report acme --cycle 2026-03-20 --at 2026-04-08T02:00:00Z --format json
     """
-    from reconciler.reconcile import compute_report
-    from reconciler.report import render_csv, render_table, report_to_dict
+    from meterwise.reconciler.reconcile import compute_report
+    from meterwise.reconciler.report import render_csv, render_table, report_to_dict
 
     settings = settings_from(config_path)
     try:
@@ -74,7 +74,7 @@ def report_command(
     elif fmt == "csv":
         text = render_csv(report)
     elif fmt == "html":
-        from reconciler.html import render_html
+        from meterwise.reconciler.html import render_html
 
         plan = settings.catalog.get(report.plan_id) if report.plan_id else None
         text = render_html(report, plan.overage_rates if plan else None)
@@ -119,7 +119,7 @@ def rebuild_command(accounts: tuple[str, ...], config_path: str | None) -> None:
     Example:
         meterwise rebuild --account acme
     """
-    from receiver.rebuild import rebuild
+    from meterwise.receiver.rebuild import rebuild
 
     settings = settings_from(config_path)
     for account_id in accounts or tuple(settings.accounts):
@@ -143,9 +143,9 @@ def reconcile_command(
     Example:
         meterwise reconcile --account acme --at 2026-03-20T00:00:00Z --dry-run
     """
-    from reconciler.job import run_reconciliation
-    from reconciler.mailer import SmtpMailer
-    from reconciler.outbox import failed_messages, outbox_counts
+    from meterwise.reconciler.job import run_reconciliation
+    from meterwise.reconciler.mailer import SmtpMailer
+    from meterwise.reconciler.outbox import failed_messages, outbox_counts
 
     settings = settings_from(config_path)
     for account_id in accounts:
@@ -170,7 +170,7 @@ def reconcile_command(
 
 def register(group: click.Group) -> None:
     """Add the reconciler's commands to ``group``."""
-    from reconciler.cli_audit import COMMANDS
+    from meterwise.reconciler.cli_audit import COMMANDS
 
     for command in (report_command, plans_command, rebuild_command, reconcile_command, *COMMANDS):
         group.add_command(command)

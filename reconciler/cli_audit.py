@@ -9,12 +9,12 @@ from typing import Any
 
 import click
 
-from config.errors import ConfigError
-from receiver.options import config_option, parse_date, parse_instant, settings_from
+from meterwise.config.errors import ConfigError
+from meterwise.receiver.options import config_option, parse_date, parse_instant, settings_from
 
 
 def _db(settings: Any) -> Any:
-    from receiver.db import connect
+    from meterwise.receiver.db import connect
 
     return connect(settings.storage_path, settings.synchronous)
 
@@ -58,10 +58,10 @@ def record_command(
         meterwise invoice record acme --cycle 2026-03-20 --mau 512 --total 897.00 \\
             --line overage:mau=198.00
     """
-    from reconciler.consistency import record_figures
-    from reconciler.cycles import to_ms
-    from reconciler.models import ProviderFigures
-    from reconciler.reconcile import cycle_for, get_account
+    from meterwise.reconciler.consistency import record_figures
+    from meterwise.reconciler.cycles import to_ms
+    from meterwise.reconciler.models import ProviderFigures
+    from meterwise.reconciler.reconcile import cycle_for, get_account
 
     settings = settings_from(config_path)
     parsed: dict[str, Decimal] = {}
@@ -115,9 +115,9 @@ def devices_command(
     Example:
         meterwise export devices acme --cycle 2026-03-20 --output devices.csv
     """
-    from reconciler.cycles import to_ms
-    from reconciler.export import devices_csv
-    from reconciler.reconcile import cycle_for, get_account
+    from meterwise.reconciler.cycles import to_ms
+    from meterwise.reconciler.export import devices_csv
+    from meterwise.reconciler.reconcile import cycle_for, get_account
 
     settings = settings_from(config_path)
     try:

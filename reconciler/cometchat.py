@@ -5,12 +5,12 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from config.plans import Plan
-from config.settings import Account
-from reconciler import store, store_extras
-from reconciler.concurrency import peak_concurrency
-from reconciler.cycles import from_ms, to_ms
-from reconciler.models import BillingCycle, MetricReport, MetricUsage
+from meterwise.config.plans import Plan
+from meterwise.config.settings import Account
+from meterwise.reconciler import store, store_extras
+from meterwise.reconciler.concurrency import peak_concurrency
+from meterwise.reconciler.cycles import from_ms, to_ms
+from meterwise.reconciler.models import BillingCycle, MetricReport, MetricUsage
 
 SIXTY = Decimal(60)
 CENT = Decimal("0.01")

@@ -8,12 +8,12 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from config.sections import CheckSettings
-from config.settings import Account
-from reconciler import checks, store
-from reconciler.models import Check, Comparison, Difference, Invoice, ProviderFigures
-from reconciler.store import rows
-from reconciler.usage import pair_intervals
+from meterwise.config.sections import CheckSettings
+from meterwise.config.settings import Account
+from meterwise.reconciler import checks, store
+from meterwise.reconciler.models import Check, Comparison, Difference, Invoice, ProviderFigures
+from meterwise.reconciler.store import rows
+from meterwise.reconciler.usage import pair_intervals
 
 HISTORY_DAYS = 28
 

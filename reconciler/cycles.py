@@ -5,7 +5,7 @@ from __future__ import annotations
 import calendar
 from datetime import UTC, date, datetime, time, tzinfo
 
-from reconciler.models import BillingCycle
+from meterwise.reconciler.models import BillingCycle
 
 
 def _boundary(year: int, month: int, anchor_day: int, tz: tzinfo) -> datetime:

@@ -8,13 +8,13 @@ from decimal import Decimal
 from functools import partial
 from typing import Any
 
-from config.plans import Catalog, Plan
-from config.settings import Account
-from reconciler import store
-from reconciler.cycles import to_ms
-from reconciler.forecast import forecast_distinct
-from reconciler.invoice import distinct_overage
-from reconciler.models import BillingCycle, MetricReport, MetricUsage, PlanPeriod
+from meterwise.config.plans import Catalog, Plan
+from meterwise.config.settings import Account
+from meterwise.reconciler import store
+from meterwise.reconciler.cycles import to_ms
+from meterwise.reconciler.forecast import forecast_distinct
+from meterwise.reconciler.invoice import distinct_overage
+from meterwise.reconciler.models import BillingCycle, MetricReport, MetricUsage, PlanPeriod
 
 DAY = timedelta(days=1)
 

@@ -8,11 +8,11 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
-from config.settings import Account
-from reconciler import store
-from reconciler.attribution import is_internal, meeting_owner
-from reconciler.cycles import to_ms
-from reconciler.models import BillingCycle
+from meterwise.config.settings import Account
+from meterwise.reconciler import store
+from meterwise.reconciler.attribution import is_internal, meeting_owner
+from meterwise.reconciler.cycles import to_ms
+from meterwise.reconciler.models import BillingCycle
 
 COLUMNS = ["device", "first_seen", "session", "user", "email", "attributed_to", "basis"]
 

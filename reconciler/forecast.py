@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta, tzinfo
 from decimal import Decimal
 
-from reconciler.models import BillingCycle, Forecast
+from meterwise.reconciler.models import BillingCycle, Forecast
 
 DAY = timedelta(days=1)
 HALF_LIFE_DAYS = 2.0

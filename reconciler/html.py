@@ -9,11 +9,11 @@ from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from reconciler.alerts import projected_overage
-from reconciler.audit_view import comparison_dict, money
-from reconciler.chart import burnup_svg
-from reconciler.models import Report
-from reconciler.report import extra_lines, number
+from meterwise.reconciler.alerts import projected_overage
+from meterwise.reconciler.audit_view import comparison_dict, money
+from meterwise.reconciler.chart import burnup_svg
+from meterwise.reconciler.models import Report
+from meterwise.reconciler.report import extra_lines, number
 
 _ENV = Environment(
     loader=FileSystemLoader(Path(__file__).parent / "templates"),

@@ -6,8 +6,8 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, tzinfo
 from decimal import ROUND_HALF_UP, Decimal
 
-from config.plans import Catalog
-from reconciler.models import BillingCycle, Invoice, InvoiceLine, PlanPeriod
+from meterwise.config.plans import Catalog
+from meterwise.reconciler.models import BillingCycle, Invoice, InvoiceLine, PlanPeriod
 
 CENT = Decimal("0.01")
 

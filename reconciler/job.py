@@ -7,14 +7,14 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from config.settings import Settings
-from reconciler.advice import recommend
-from reconciler.alerts import Alert, evaluate
-from reconciler.cycles import to_ms
-from reconciler.mailer import Mailer, OutgoingEmail
-from reconciler.message import compose_alert, compose_final
-from reconciler.outbox import Delivery, deliver, fired_keys, record_and_queue
-from reconciler.reconcile import compute_report, cycle_for
+from meterwise.config.settings import Settings
+from meterwise.reconciler.advice import recommend
+from meterwise.reconciler.alerts import Alert, evaluate
+from meterwise.reconciler.cycles import to_ms
+from meterwise.reconciler.mailer import Mailer, OutgoingEmail
+from meterwise.reconciler.message import compose_alert, compose_final
+from meterwise.reconciler.outbox import Delivery, deliver, fired_keys, record_and_queue
+from meterwise.reconciler.reconcile import compute_report, cycle_for
 
 
 @dataclass

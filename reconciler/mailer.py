@@ -10,7 +10,7 @@ from email.policy import SMTP
 from email.utils import formatdate, make_msgid
 from typing import Protocol
 
-from config.settings import EmailSettings
+from meterwise.config.settings import EmailSettings
 
 
 @dataclass(frozen=True, slots=True)

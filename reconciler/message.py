@@ -8,13 +8,13 @@ from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
 
-from config.plans import Catalog
-from reconciler.advice import Option
-from reconciler.alerts import Alert, projected_overage
-from reconciler.audit_view import money
-from reconciler.mailer import OutgoingEmail
-from reconciler.models import Report
-from reconciler.report import extra_lines, number
+from meterwise.config.plans import Catalog
+from meterwise.reconciler.advice import Option
+from meterwise.reconciler.alerts import Alert, projected_overage
+from meterwise.reconciler.audit_view import money
+from meterwise.reconciler.mailer import OutgoingEmail
+from meterwise.reconciler.models import Report
+from meterwise.reconciler.report import extra_lines, number
 
 # Report views worth repeating in a warning (the month history stays in the report).
 EMAIL_EXTRAS = ("system_only_users_by_event_type", "growth_vs_previous_month")

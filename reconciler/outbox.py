@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from reconciler.mailer import Mailer, OutgoingEmail, PermanentFailure, TemporaryFailure
+from meterwise.reconciler.mailer import Mailer, OutgoingEmail, PermanentFailure, TemporaryFailure
 
 BACKOFF_S = (60, 300, 900, 3600, 3600 * 4)
 CLAIM_S = 120

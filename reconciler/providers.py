@@ -12,12 +12,12 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from config.plans import Plan
-from config.settings import Account
-from reconciler.addons import jaas_sums
-from reconciler.calendar_view import calendar_extras
-from reconciler.cometchat import cometchat_peaks, cometchat_sums
-from reconciler.models import BillingCycle, MetricReport, MetricUsage
+from meterwise.config.plans import Plan
+from meterwise.config.settings import Account
+from meterwise.reconciler.addons import jaas_sums
+from meterwise.reconciler.calendar_view import calendar_extras
+from meterwise.reconciler.cometchat import cometchat_peaks, cometchat_sums
+from meterwise.reconciler.models import BillingCycle, MetricReport, MetricUsage
 
 SumHook = Callable[
     [Any, Account, Plan | None, BillingCycle, int, int], list[tuple[MetricUsage, list[Decimal]]]

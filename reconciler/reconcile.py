@@ -8,18 +8,18 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
-from config.errors import ConfigError
-from config.settings import Account, Settings
-from reconciler import store, store_extras
-from reconciler.attribution import attribute
-from reconciler.consistency import compare, load_figures, run_checks
-from reconciler.cycles import cycle_containing, to_ms
-from reconciler.distinct import distinct_metric
-from reconciler.forecast import forecast_sum
-from reconciler.invoice import build_invoice
-from reconciler.models import BillingCycle, MetricReport, PlanPeriod, Report
-from reconciler.providers import metrics_for
-from reconciler.subscription import build_timeline, plan_periods
+from meterwise.config.errors import ConfigError
+from meterwise.config.settings import Account, Settings
+from meterwise.reconciler import store, store_extras
+from meterwise.reconciler.attribution import attribute
+from meterwise.reconciler.consistency import compare, load_figures, run_checks
+from meterwise.reconciler.cycles import cycle_containing, to_ms
+from meterwise.reconciler.distinct import distinct_metric
+from meterwise.reconciler.forecast import forecast_sum
+from meterwise.reconciler.invoice import build_invoice
+from meterwise.reconciler.models import BillingCycle, MetricReport, PlanPeriod, Report
+from meterwise.reconciler.providers import metrics_for
+from meterwise.reconciler.subscription import build_timeline, plan_periods
 
 DAY = timedelta(days=1)
 CLOSE_GRACE_S = 3600

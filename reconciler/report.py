@@ -11,8 +11,8 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from reconciler.audit_view import audit_dict, audit_lines, money
-from reconciler.models import Forecast, Report
+from meterwise.reconciler.audit_view import audit_dict, audit_lines, money
+from meterwise.reconciler.models import Forecast, Report
 
 
 def number(value: Decimal) -> int | str:

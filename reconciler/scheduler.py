@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from config.settings import Settings
-from reconciler.cycles import to_ms
+from meterwise.config.settings import Settings
+from meterwise.reconciler.cycles import to_ms
 
 log = logging.getLogger("meterwise.scheduler")
 LEASE = "scheduler"
@@ -37,10 +37,10 @@ class Runner:
 
 def tick(runner: Runner) -> str:
     """One tick: keep or take the lease and run a pass when due. Returns what it did."""
-    from receiver.db import connect
-    from reconciler.job import run_reconciliation
-    from reconciler.mailer import SmtpMailer
-    from reconciler.outbox import acquire_lease, last_run_ms, mark_run
+    from meterwise.receiver.db import connect
+    from meterwise.reconciler.job import run_reconciliation
+    from meterwise.reconciler.mailer import SmtpMailer
+    from meterwise.reconciler.outbox import acquire_lease, last_run_ms, mark_run
 
     if runner.parent_pid is not None and os.getppid() != runner.parent_pid:
         log.info("parent %s is gone; stopping", runner.parent_pid)
@@ -77,8 +77,8 @@ def run_scheduler(
     """Block, ticking every ``tick_s`` seconds, until SIGTERM or SIGINT."""
     from apscheduler.schedulers.blocking import BlockingScheduler
 
-    from receiver.db import connect
-    from reconciler.outbox import release_lease
+    from meterwise.receiver.db import connect
+    from meterwise.reconciler.outbox import release_lease
 
     runner = Runner(
         settings,

@@ -6,8 +6,8 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
-from reconciler.attribution import Join
-from reconciler.usage import CallEvent
+from meterwise.reconciler.attribution import Join
+from meterwise.reconciler.usage import CallEvent
 
 DAY_MS = 86_400_000
 

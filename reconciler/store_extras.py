@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from reconciler.concurrency import ConnectionEvent
-from reconciler.store import rows
+from meterwise.reconciler.concurrency import ConnectionEvent
+from meterwise.reconciler.store import rows
 
 
 def connection_events(db: Any, account: str, start_ms: int, end_ms: int) -> list[Any]:

@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from config.plans import Catalog
-from config.settings import Account
-from reconciler.cycles import cycle_containing
-from reconciler.models import BillingCycle, PlanPeriod
+from meterwise.config.plans import Catalog
+from meterwise.config.settings import Account
+from meterwise.reconciler.cycles import cycle_containing
+from meterwise.reconciler.models import BillingCycle, PlanPeriod
 
 _BEGINNING = datetime(1970, 1, 1, tzinfo=UTC)
 

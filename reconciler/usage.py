@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import ROUND_CEILING, Decimal
 
-from reconciler.models import MetricUsage
+from meterwise.reconciler.models import MetricUsage
 
 SIXTY = Decimal(60)
 

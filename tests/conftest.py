@@ -14,10 +14,10 @@ import pytest
 import requests
 from werkzeug.serving import make_server
 
-from config.settings import Settings, parse_settings
-from receiver import create_app
-from receiver.db import connect
-from receiver.testing import APP_ID, signed
+from meterwise.config.settings import Settings, parse_settings
+from meterwise.receiver import create_app
+from meterwise.receiver.db import connect
+from meterwise.receiver.testing import APP_ID, signed
 from tests.smtp import SmtpServer
 
 logging.getLogger("werkzeug").setLevel(logging.WARNING)

@@ -6,11 +6,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from config.settings import parse_settings
-from receiver.db import connect
-from receiver.testing import Meeting
-from reconciler.job import run_reconciliation
-from reconciler.mailer import SmtpMailer
+from meterwise.config.settings import parse_settings
+from meterwise.receiver.db import connect
+from meterwise.receiver.testing import Meeting
+from meterwise.reconciler.job import run_reconciliation
+from meterwise.reconciler.mailer import SmtpMailer
 from tests.conftest import SECOND_SECRET, LiveServer, base_config
 
 START = datetime(2026, 3, 8, tzinfo=UTC)
@@ -110,12 +110,12 @@ def test_smtp_down_then_up_delivers_exactly_once(live_small, smtp):
 def test_permanent_failure_is_recorded_and_shown(db_path, smtp):
     from click.testing import CliRunner
 
-    from receiver.cli import cli
+    from meterwise.receiver.cli import cli
 
     settings = make_settings(db_path, smtp.port)
     db = connect(settings.storage_path)
-    from reconciler.mailer import MemoryMailer, OutgoingEmail, PermanentFailure
-    from reconciler.outbox import deliver, record_and_queue
+    from meterwise.reconciler.mailer import MemoryMailer, OutgoingEmail, PermanentFailure
+    from meterwise.reconciler.outbox import deliver, record_and_queue
 
     msg = OutgoingEmail("k1", ("x@example.com",), "subj", "t", "<p>t</p>")
     assert record_and_queue(db, "acme", 0, [("mau", "threshold", "0.5")], msg, 0)
@@ -171,7 +171,7 @@ def test_a_new_cycle_rearms_the_rules(live_small, smtp):
 def test_dry_run_changes_nothing(live_small, smtp, tmp_path):
     from click.testing import CliRunner
 
-    from receiver.cli import cli
+    from meterwise.receiver.cli import cli
 
     post_devices(live_small, 1, [f"d{i}" for i in range(19)], "m1")
     config = tmp_path / "c.toml"

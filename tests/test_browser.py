@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from config.settings import parse_settings
-from receiver.testing import Meeting
+from meterwise.config.settings import parse_settings
+from meterwise.receiver.testing import Meeting
 from tests.conftest import SECOND_SECRET, LiveServer, base_config
 from tests.test_api import JWT_SECRET, token
 

@@ -9,11 +9,11 @@ from zoneinfo import ZoneInfo
 import pytest
 from click.testing import CliRunner
 
-from receiver.cli import cli
-from receiver.db import connect
-from receiver.testing import Meeting, envelope
-from reconciler.checks import silences
-from reconciler.reconcile import compute_report
+from meterwise.receiver.cli import cli
+from meterwise.receiver.db import connect
+from meterwise.receiver.testing import Meeting, envelope
+from meterwise.reconciler.checks import silences
+from meterwise.reconciler.reconcile import compute_report
 from tests.conftest import SECRET
 
 START = datetime(2026, 3, 8, tzinfo=UTC)
@@ -96,7 +96,7 @@ def test_every_check_finds_its_case_and_only_it(scenario):
 
 
 def test_rebuild_keeps_the_sessions_that_had_usage(scenario):
-    from receiver.rebuild import rebuild
+    from meterwise.receiver.rebuild import rebuild
 
     db = connect(scenario.settings.storage_path)
     rebuild(db, scenario.settings, "acme")

@@ -8,9 +8,9 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from receiver.cli import cli
-from receiver.db import connect
-from receiver.testing import Meeting
+from meterwise.receiver.cli import cli
+from meterwise.receiver.db import connect
+from meterwise.receiver.testing import Meeting
 from tests.conftest import SECRET
 
 
@@ -52,9 +52,9 @@ def test_check_config_names_the_bad_key(tmp_path):
 
 def test_report_formats(tmp_path):
     config = write_config(tmp_path)
-    from config.settings import load_settings
-    from receiver.providers import jaas
-    from receiver.store import store_events
+    from meterwise.config.settings import load_settings
+    from meterwise.receiver.providers import jaas
+    from meterwise.receiver.store import store_events
 
     settings = load_settings(str(config), {})
     db = connect(settings.storage_path)

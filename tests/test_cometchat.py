@@ -8,11 +8,11 @@ from decimal import Decimal
 
 import pytest
 
-from config.settings import parse_settings
-from receiver.db import connect
-from reconciler.job import run_reconciliation
-from reconciler.mailer import SmtpMailer
-from reconciler.reconcile import compute_report
+from meterwise.config.settings import parse_settings
+from meterwise.receiver.db import connect
+from meterwise.reconciler.job import run_reconciliation
+from meterwise.reconciler.mailer import SmtpMailer
+from meterwise.reconciler.reconcile import compute_report
 from tests.conftest import LiveServer
 from tests.traffic import (
     basic,

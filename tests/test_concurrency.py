@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from reconciler.concurrency import ConnectionEvent as E
-from reconciler.concurrency import peak_concurrency
+from meterwise.reconciler.concurrency import ConnectionEvent as E
+from meterwise.reconciler.concurrency import peak_concurrency
 
 HOUR = 3_600_000
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from config.errors import ConfigError
-from config.settings import find_config, load_settings, parse_settings
+from meterwise.config.errors import ConfigError
+from meterwise.config.settings import find_config, load_settings, parse_settings
 from tests.conftest import base_config
 
 
@@ -102,7 +102,7 @@ def test_a_bad_plan_key_is_named(db_path, plans, key):
 
 
 def test_cometchat_allows_five_percent_concurrency():
-    from config.plans import load_catalog
+    from meterwise.config.plans import load_catalog
 
     assert load_catalog().get("cometchat-1k").allowance("pcc") == 50
 
@@ -190,9 +190,9 @@ def test_provider_options_get_their_defaults(db_path):
 
 
 def test_the_provider_registries_agree():
-    from config.options import schemas
-    from receiver.providers import PROVIDERS as RECEIVERS
-    from reconciler.providers import PROVIDERS as METERED
+    from meterwise.config.options import schemas
+    from meterwise.receiver.providers import PROVIDERS as RECEIVERS
+    from meterwise.reconciler.providers import PROVIDERS as METERED
 
     assert set(schemas()) == set(RECEIVERS) == {"jaas", "cometchat", "wll", "events"}
     assert set(METERED) <= set(RECEIVERS)  # a provider metering MAU only needs no entry

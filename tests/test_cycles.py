@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from reconciler.cycles import cycle_after, cycle_before, cycle_containing
+from meterwise.reconciler.cycles import cycle_after, cycle_before, cycle_containing
 
 
 def utc(*args: int) -> datetime:

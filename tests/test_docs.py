@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from config.options import schemas
-from config.plans import _PLAN_KEYS, load_catalog
-from config.sections import API_KEYS, CHECK_KEYS
-from config.settings import _ACCOUNT_KEYS
-from receiver.cli import cli
+from meterwise.config.options import schemas
+from meterwise.config.plans import _PLAN_KEYS, load_catalog
+from meterwise.config.sections import API_KEYS, CHECK_KEYS
+from meterwise.config.settings import _ACCOUNT_KEYS
+from meterwise.receiver.cli import cli
 
 README = (Path(__file__).resolve().parent.parent / "README.md").read_text()
 

@@ -11,12 +11,12 @@ from decimal import Decimal
 import pytest
 from click.testing import CliRunner
 
-from config.settings import parse_settings
-from receiver.cli import cli
-from receiver.db import connect
-from reconciler.job import run_reconciliation
-from reconciler.mailer import SmtpMailer
-from reconciler.reconcile import compute_report
+from meterwise.config.settings import parse_settings
+from meterwise.receiver.cli import cli
+from meterwise.receiver.db import connect
+from meterwise.reconciler.job import run_reconciliation
+from meterwise.reconciler.mailer import SmtpMailer
+from meterwise.reconciler.reconcile import compute_report
 from tests.conftest import LiveServer
 from tests.traffic import EVENTS_SECRET, app_event, standard_headers
 

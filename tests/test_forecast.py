@@ -5,9 +5,9 @@ from __future__ import annotations
 import random
 from datetime import UTC, datetime, timedelta
 
-from reconciler.forecast import forecast_distinct, forecast_sum, linear_forecast
-from reconciler.models import BillingCycle
-from reconciler.traffic import MODELS, daily_series
+from meterwise.reconciler.forecast import forecast_distinct, forecast_sum, linear_forecast
+from meterwise.reconciler.models import BillingCycle
+from meterwise.reconciler.traffic import MODELS, daily_series
 
 START = datetime(2026, 6, 1, tzinfo=UTC)
 CYCLE = BillingCycle(START, START + timedelta(days=30))

@@ -8,8 +8,8 @@ import time
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from receiver import create_app
-from receiver.testing import signed
+from meterwise.receiver import create_app
+from meterwise.receiver.testing import signed
 from tests.conftest import SECRET
 
 json_values = st.recursive(
@@ -64,7 +64,7 @@ envelopes = st.fixed_dictionaries(
 
 
 def _app(tmp_path_factory):
-    from config.settings import parse_settings
+    from meterwise.config.settings import parse_settings
     from tests.conftest import base_config
 
     path = tmp_path_factory.mktemp("fuzz") / "fuzz.db"
@@ -111,7 +111,7 @@ def test_arbitrary_bytes_and_headers_never_get_a_500(
 
 
 def _providers_app(tmp_path_factory):
-    from config.settings import parse_settings
+    from meterwise.config.settings import parse_settings
     from tests.traffic import EVENTS_SECRET
 
     path = tmp_path_factory.mktemp("fuzzp") / "fuzz.db"

@@ -7,11 +7,11 @@ from decimal import Decimal
 
 import pytest
 
-from config.plans import load_catalog
-from config.settings import Account, PlanChange
-from reconciler.invoice import build_invoice, distinct_overage, line
-from reconciler.models import BillingCycle
-from reconciler.subscription import build_timeline, plan_periods
+from meterwise.config.plans import load_catalog
+from meterwise.config.settings import Account, PlanChange
+from meterwise.reconciler.invoice import build_invoice, distinct_overage, line
+from meterwise.reconciler.models import BillingCycle
+from meterwise.reconciler.subscription import build_timeline, plan_periods
 
 CATALOG = load_catalog()
 CYCLE = BillingCycle(datetime(2026, 3, 8, tzinfo=UTC), datetime(2026, 4, 8, tzinfo=UTC))
@@ -108,7 +108,7 @@ def test_amounts_round_half_up_only_on_lines():
 
 
 def test_internal_domains_narrow_who_is_internal():
-    from reconciler.attribution import Join, attribute, is_internal
+    from meterwise.reconciler.attribution import Join, attribute, is_internal
 
     assert is_internal("u1", "a@acme.com", ["acme.com"])
     assert not is_internal("u1", "a@gmail.com", ["acme.com"])

@@ -15,9 +15,9 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from config.settings import parse_settings
-from receiver.openapi import openapi_document
-from receiver.testing import Meeting
+from meterwise.config.settings import parse_settings
+from meterwise.receiver.openapi import openapi_document
+from meterwise.receiver.testing import Meeting
 from tests.conftest import SECOND_SECRET, Clock, LiveServer, base_config
 from tests.test_api import JWT_SECRET, token
 

@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from config.settings import load_settings
-from receiver.db import connect
-from receiver.providers import jaas
-from receiver.store import store_events
-from receiver.testing import Meeting
+from meterwise.config.settings import load_settings
+from meterwise.receiver.db import connect
+from meterwise.receiver.providers import jaas
+from meterwise.receiver.store import store_events
+from meterwise.receiver.testing import Meeting
 from tests.smtp import SmtpServer
 
 PYTHON = sys.executable
@@ -137,7 +137,7 @@ def test_two_reconcile_runs_at_once_send_one_email(tmp_path, smtp):
     env = {**os.environ}
     procs = [
         subprocess.Popen(
-            [PYTHON, "-m", "receiver", "reconcile", "--config", str(config)],
+            [PYTHON, "-m", "meterwise.receiver", "reconcile", "--config", str(config)],
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             env=env,
@@ -151,8 +151,8 @@ def test_two_reconcile_runs_at_once_send_one_email(tmp_path, smtp):
 
 
 def test_missed_runs_coalesce_into_one_catch_up_run(tmp_path, smtp):
-    from reconciler.outbox import mark_run
-    from reconciler.scheduler import Runner, tick
+    from meterwise.reconciler.outbox import mark_run
+    from meterwise.reconciler.scheduler import Runner, tick
 
     config = write_config(tmp_path, smtp.port)
     store_meeting(config, 3, "m1")

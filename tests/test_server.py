@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from receiver.testing import envelope, signed
+from meterwise.receiver.testing import envelope, signed
 
 SECRET = "whsec_serve000000000000000000000000000"
 METERWISE = Path(sys.executable).parent / "meterwise"

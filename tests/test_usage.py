@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from reconciler.usage import (
+from meterwise.reconciler.usage import (
     CallEvent,
     call_minutes,
     pair_intervals,

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from receiver.verify import parse_jaas_header, standard_signature, verify_jaas, verify_standard
+from meterwise.receiver.verify import (
+    parse_jaas_header,
+    standard_signature,
+    verify_jaas,
+    verify_standard,
+)
 
 VECTOR_SECRET = "whsec_9635df66714a4cf088ee9d0979dd3bf6"
 VECTOR_BODY = (

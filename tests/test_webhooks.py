@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from receiver.testing import APP_ID, CUSTOMER_ID, envelope, signed
+from meterwise.receiver.testing import APP_ID, CUSTOMER_ID, envelope, signed
 from tests.conftest import SECOND_SECRET, SECRET
 from tests.test_verify import VECTOR_BODY, VECTOR_HEADER, VECTOR_SECRET
 
@@ -30,7 +30,7 @@ def usage(*devices, ts=NOW_MS, key=None, session="s1"):
 
 
 def test_documentation_vector_is_stored_over_http(live, clock, settings):
-    from config.settings import parse_settings
+    from meterwise.config.settings import parse_settings
     from tests.conftest import base_config
 
     clock.fixed = 1632490062.0
@@ -337,7 +337,7 @@ def test_healthz_is_200_when_writable(live):
 
 
 def test_healthz_is_503_when_database_cannot_be_opened(tmp_path, clock):
-    from config.settings import parse_settings
+    from meterwise.config.settings import parse_settings
     from tests.conftest import LiveServer, base_config
 
     (tmp_path / "file").write_text("not a directory")

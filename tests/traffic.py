@@ -7,7 +7,7 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from receiver.verify import standard_signature
+from meterwise.receiver.verify import standard_signature
 
 COMETCHAT_USER, COMETCHAT_PASSWORD = "meterwise", "cc-pass-1"
 WLL_SECRET = "wll-shared-secret-1"

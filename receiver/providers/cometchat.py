@@ -6,9 +6,9 @@ import hashlib
 from collections.abc import Mapping
 from typing import Any
 
-from config.options import Option
-from config.settings import Account
-from receiver.providers.base import (
+from meterwise.config.options import Option
+from meterwise.config.settings import Account
+from meterwise.receiver.providers.base import (
     BadPayload,
     Entity,
     Parsed,
@@ -18,7 +18,7 @@ from receiver.providers.base import (
     load_json,
     require_object,
 )
-from receiver.verify import Verdict, verify_basic
+from meterwise.receiver.verify import Verdict, verify_basic
 
 NAME = "cometchat"
 NEEDS_SECRETS = False  # True: deliveries are HMAC-signed with the account's webhook_secrets

@@ -8,9 +8,9 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from config.options import Option
-from config.settings import Account
-from receiver.providers.base import (
+from meterwise.config.options import Option
+from meterwise.config.settings import Account
+from meterwise.receiver.providers.base import (
     REPLAY,
     BadPayload,
     Entity,
@@ -19,8 +19,8 @@ from receiver.providers.base import (
     load_json,
     require_object,
 )
-from receiver.providers.wll import parse_time
-from receiver.verify import Verdict, verify_standard
+from meterwise.receiver.providers.wll import parse_time
+from meterwise.receiver.verify import Verdict, verify_standard
 
 NAME = "events"
 NEEDS_SECRETS = True  # True: deliveries are HMAC-signed with the account's webhook_secrets

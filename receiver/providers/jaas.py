@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from config.options import Option
-from config.settings import Account
-from receiver.providers.base import (
+from meterwise.config.options import Option
+from meterwise.config.settings import Account
+from meterwise.receiver.providers.base import (
     BadPayload,
     Entity,
     Parsed,
@@ -17,7 +17,7 @@ from receiver.providers.base import (
     load_json,
     require_object,
 )
-from receiver.verify import Verdict, verify_jaas
+from meterwise.receiver.verify import Verdict, verify_jaas
 
 NAME = "jaas"
 NEEDS_SECRETS = True  # True: deliveries are HMAC-signed with the account's webhook_secrets

@@ -8,10 +8,17 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from config.options import Option
-from config.settings import Account
-from receiver.providers.base import BadPayload, Entity, Parsed, as_str, load_json, require_object
-from receiver.verify import Verdict, verify_shared_header
+from meterwise.config.options import Option
+from meterwise.config.settings import Account
+from meterwise.receiver.providers.base import (
+    BadPayload,
+    Entity,
+    Parsed,
+    as_str,
+    load_json,
+    require_object,
+)
+from meterwise.receiver.verify import Verdict, verify_shared_header
 
 NAME = "wll"
 NEEDS_SECRETS = False  # True: deliveries are HMAC-signed with the account's webhook_secrets
