@@ -10,7 +10,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from meterwise.config.errors import ConfigError, UnknownPlan
-from meterwise.config.options import needs_secrets, parse_options, schemas
+from meterwise.config.options import needs_secrets, parse_options, schemas, secret_problem
 from meterwise.config.plans import Catalog, _money
 
 _ACCOUNT_KEYS = {
@@ -90,6 +90,22 @@ class Account:
         return ZoneInfo(self.timezone)
 
 
+class Lenient(dict[str, str]):
+    """An environment for accounts a command does not use: unset variables read as a
+    placeholder, so one account's missing secret never stops a command about another."""
+
+    PLACEHOLDER = "unset-secret-of-an-account-this-command-does-not-use"
+
+    def __init__(self, environ: Mapping[str, str]) -> None:
+        super().__init__(environ)
+
+    def __missing__(self, key: str) -> str:
+        return self.PLACEHOLDER
+
+    def __contains__(self, key: object) -> bool:
+        return True
+
+
 def resolve_secret(key: str, value: Any, environ: Mapping[str, str]) -> str:
     """Return an inline secret, or the variable named by ``env:NAME``."""
     if not isinstance(value, str) or not value:
@@ -120,6 +136,12 @@ def _int(key: str, value: Any, minimum: int = 0) -> int:
     if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
         raise ConfigError(key, f"must be a whole number >= {minimum}")
     return value
+
+
+def _bounded(key: str, value: Any, minimum: int, maximum: int) -> int:
+    if _int(key, value, minimum) > maximum:
+        raise ConfigError(key, f"must be a whole number between {minimum} and {maximum}")
+    return int(value)
 
 
 def _strings(key: str, value: Any) -> tuple[str, ...]:
@@ -183,6 +205,16 @@ def _account(i: int, raw: Any, catalog: Catalog, environ: Mapping[str, str]) -> 
     cost = raw.get("cost_per_mau")
     if needs_secrets(raw["provider"]) and not secrets:
         raise ConfigError(f"{key}.webhook_secrets", f"a {raw['provider']} account needs one")
+    resolved = tuple(
+        resolve_secret(f"{key}.webhook_secrets[{j}]", s, environ) for j, s in enumerate(secrets)
+    )
+    for j, secret in enumerate(resolved):
+        problem = secret_problem(raw["provider"], secret)
+        if problem and secret != Lenient.PLACEHOLDER:
+            raise ConfigError(f"{key}.webhook_secrets[{j}]", problem)
+    app_id = raw.get("app_id")
+    if app_id is not None and (not isinstance(app_id, str) or not app_id):
+        raise ConfigError(f"{key}.app_id", "must be a non-empty string")
     options = parse_options(
         f"{key}.options",
         raw["provider"],
@@ -195,12 +227,10 @@ def _account(i: int, raw: Any, catalog: Catalog, environ: Mapping[str, str]) -> 
         plan=raw["plan"],
         cycle_anchor=anchor,
         timezone=timezone,
-        app_id=raw.get("app_id"),
-        webhook_secrets=tuple(
-            resolve_secret(f"{key}.webhook_secrets[{j}]", s, environ) for j, s in enumerate(secrets)
-        ),
-        signature_tolerance_s=_int(
-            f"{key}.signature_tolerance_s", raw.get("signature_tolerance_s", 300), 1
+        app_id=app_id,
+        webhook_secrets=resolved,
+        signature_tolerance_s=_bounded(
+            f"{key}.signature_tolerance_s", raw.get("signature_tolerance_s", 300), 1, 86400
         ),
         plan_changes=tuple(sorted(changes, key=lambda c: c.at)),
         cancel_at=_instant(f"{key}.cancel_at", raw["cancel_at"], tz)

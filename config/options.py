@@ -6,6 +6,7 @@ Each provider declares the options it reads as ``OPTIONS`` in its module under
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -21,6 +22,9 @@ class Option:
     default: Any = None
     required: bool = False
     secret: bool = False
+    min_length: int = 0  # strings: at least this long (passwords, shared secrets)
+    pattern: str | None = None  # strings: must match this regular expression
+    maximum: int | None = None  # whole numbers: at most this
 
 
 KIND_NAMES = {str: "a string", bool: "true or false", int: "a whole number", list: "a list"}
@@ -31,6 +35,14 @@ def schemas() -> dict[str, dict[str, Option]]:
     from meterwise.receiver.providers import PROVIDERS
 
     return {name: dict(getattr(module, "OPTIONS", {})) for name, module in PROVIDERS.items()}
+
+
+def secret_problem(provider: str, secret: str) -> str | None:
+    """Why ``secret`` cannot sign this provider's webhooks, or None when it can."""
+    from meterwise.receiver.providers import PROVIDERS
+
+    check = getattr(PROVIDERS.get(provider), "secret_problem", None)
+    return None if check is None else check(secret)
 
 
 def needs_secrets(provider: str) -> bool:
@@ -67,8 +79,14 @@ def parse_options(
             raise ConfigError(f"{key}.{name}", "must be a list of strings")
         if isinstance(value, int) and not isinstance(value, bool) and value < 1:
             raise ConfigError(f"{key}.{name}", "must be a whole number >= 1")
-        if option.required and value == "":
+        if option.maximum is not None and isinstance(value, int) and value > option.maximum:
+            raise ConfigError(f"{key}.{name}", f"must be a whole number <= {option.maximum}")
+        if (option.required or option.pattern) and value == "":
             raise ConfigError(f"{key}.{name}", "must not be empty")
+        if isinstance(value, str) and len(value) < option.min_length:
+            raise ConfigError(f"{key}.{name}", f"must be at least {option.min_length} characters")
+        if isinstance(value, str) and option.pattern and not re.fullmatch(option.pattern, value):
+            raise ConfigError(f"{key}.{name}", f"not valid here: {value!r}")
         out[name] = value
     if out.get("pseudonymize") and not out.get("pseudonymize_key"):
         raise ConfigError(f"{key}.pseudonymize_key", "required when pseudonymize = true")

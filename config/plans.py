@@ -13,6 +13,7 @@ from typing import Any
 from meterwise.config.errors import ConfigError, UnknownPlan
 
 CYCLE_KINDS = ("anchored", "calendar")
+MAX_AMOUNT = Decimal("1000000000")
 MINUTES_PER = ("participant", "session")
 _PLAN_KEYS = {
     "extends",
@@ -85,6 +86,8 @@ def _money(key: str, value: Any) -> Decimal:
         raise ConfigError(key, f"not an amount: {value!r}") from None
     if not amount.is_finite() or amount < 0:
         raise ConfigError(key, f"must be a non-negative amount, got {value!r}")
+    if amount > MAX_AMOUNT or amount != amount.quantize(Decimal("0.000001")):
+        raise ConfigError(key, f"must be at most {MAX_AMOUNT} with 6 decimals or fewer")
     return amount
 
 

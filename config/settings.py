@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -14,13 +14,14 @@ from meterwise.config.accounts import (
     _ACCOUNT_KEYS,
     Account,
     AlertRules,
+    Lenient,
     PlanChange,
     _account,
-    _int,
     resolve_secret,
 )
 from meterwise.config.errors import ConfigError
 from meterwise.config.plans import Catalog, load_catalog
+from meterwise.config.schema import SECTIONS, read_section
 from meterwise.config.sections import ApiSettings, CheckSettings, parse_api, parse_checks
 
 __all__ = [
@@ -71,85 +72,85 @@ class Settings:
     scheduler: bool = True
     checks: CheckSettings = field(default_factory=CheckSettings)
     api: ApiSettings = field(default_factory=ApiSettings)
+    threads: int = 8
+    read_timeout_s: int = 10
+    max_future_s: int = 86400
+    max_auth_failures: int = 20
+    min_free_mb: int = 100
 
 
-def _email(raw: Any, environ: Mapping[str, str]) -> EmailSettings:
-    if not isinstance(raw, Mapping):
-        raise ConfigError("email", "must be a table")
-    unknown = set(raw) - {"host", "port", "security", "username", "password", "from", "timeout_s"}
-    if unknown:
-        raise ConfigError(f"email.{sorted(unknown)[0]}", "unknown key")
-    security = raw.get("security", "none")
-    if security not in ("none", "starttls", "tls"):
-        raise ConfigError("email.security", "must be 'none', 'starttls' or 'tls'")
-    password = raw.get("password")
+def _email(raw: Any, resolve: Any) -> EmailSettings:
+    values = read_section("email", raw, SECTIONS["email"], resolve)
+    security = values["security"]
+    sender = values["from"]
+    if "@" not in sender:
+        raise ConfigError("email.from", f"not an email address: {sender!r}")
+    port = values["port"] if values["port"] is not None else (465 if security == "tls" else 25)
     return EmailSettings(
-        host=raw.get("host"),
-        port=_int("email.port", raw.get("port", 465 if security == "tls" else 25), 1),
+        host=values["host"],
+        port=port,
         security=security,
-        username=raw.get("username"),
-        password=None if password is None else resolve_secret("email.password", password, environ),
-        sender=str(raw.get("from", "meterwise@localhost")),
-        timeout_s=_int("email.timeout_s", raw.get("timeout_s", 30), 1),
+        username=values["username"],
+        password=values["password"],
+        sender=sender,
+        timeout_s=values["timeout_s"],
     )
 
 
-def parse_settings(data: Mapping[str, Any], environ: Mapping[str, str], source: str) -> Settings:
-    """Validate a parsed TOML document into `Settings`; raise `ConfigError` naming the key."""
-    known = {
-        "storage",
-        "server",
-        "receiver",
-        "accounts",
-        "plans",
-        "email",
-        "reconcile",
-        "checks",
-        "api",
-    }
+def parse_settings(
+    data: Mapping[str, Any],
+    environ: Mapping[str, str],
+    source: str,
+    needed: Collection[str] | None = None,
+) -> Settings:
+    """Validate a parsed TOML document into `Settings`; raise `ConfigError` naming the key.
+
+    ``needed``: the accounts a command works on; other accounts are validated, but an unset
+    ``env:`` secret of theirs is no error (None: every account is needed, as `serve` needs).
+    """
+    known = {*SECTIONS, "accounts", "plans", "checks", "api"}
     unknown = set(data) - known
     if unknown:
         raise ConfigError(sorted(unknown)[0], "unknown section")
+
+    def resolve(key: str, value: Any) -> str:
+        return resolve_secret(key, value, environ)
+
     catalog = load_catalog(data.get("plans", {}))
-    storage = data.get("storage", {})
-    server = data.get("server", {})
-    receiver = data.get("receiver", {})
-    path = storage.get("path", "var/meterwise.db")
-    if not isinstance(path, str) or not path:
-        raise ConfigError("storage.path", "must be a file path")
-    synchronous = storage.get("synchronous", "normal")
-    if synchronous not in SYNCHRONOUS:
-        raise ConfigError("storage.synchronous", f"must be one of {SYNCHRONOUS}")
+    storage = read_section("storage", data.get("storage", {}), SECTIONS["storage"])
+    server = read_section("server", data.get("server", {}), SECTIONS["server"])
+    receiver = read_section("receiver", data.get("receiver", {}), SECTIONS["receiver"])
+    reconcile = read_section("reconcile", data.get("reconcile", {}), SECTIONS["reconcile"])
     raw_accounts = data.get("accounts", [])
     if not isinstance(raw_accounts, list):
         raise ConfigError("accounts", "must be an array of tables ([[accounts]])")
     accounts: dict[str, Account] = {}
     for i, raw in enumerate(raw_accounts):
-        account = _account(i, raw, catalog, environ)
+        wanted = needed is None or (isinstance(raw, Mapping) and raw.get("id") in needed)
+        account = _account(i, raw, catalog, environ if wanted else Lenient(environ))
         if account.id in accounts:
             raise ConfigError(f"accounts.{account.id}.id", "duplicate account id")
         accounts[account.id] = account
-    reconcile = data.get("reconcile", {})
-    unknown = set(reconcile) - {"reconcile_every_s", "close_grace_s", "scheduler"}
-    if unknown:
-        raise ConfigError(f"reconcile.{sorted(unknown)[0]}", "unknown key")
     return Settings(
         checks=parse_checks(data.get("checks", {})),
-        api=parse_api(data.get("api", {}), lambda k, v: resolve_secret(k, v, environ)),
-        email=_email(data.get("email", {}), environ),
-        reconcile_every_s=_int(
-            "reconcile.reconcile_every_s", reconcile.get("reconcile_every_s", 900), 1
-        ),
-        close_grace_s=_int("reconcile.close_grace_s", reconcile.get("close_grace_s", 3600), 0),
-        scheduler=bool(reconcile.get("scheduler", True)),
-        storage_path=Path(path),
+        api=parse_api(data.get("api", {}), resolve),
+        email=_email(data.get("email", {}), resolve),
+        reconcile_every_s=reconcile["reconcile_every_s"],
+        close_grace_s=reconcile["close_grace_s"],
+        scheduler=reconcile["scheduler"],
+        storage_path=Path(storage["path"]),
         accounts=accounts,
         catalog=catalog,
-        synchronous=synchronous,
-        max_body_bytes=_int("receiver.max_body_bytes", receiver.get("max_body_bytes", 1 << 20), 1),
-        host=str(server.get("host", "127.0.0.1")),
-        port=_int("server.port", server.get("port", 8000), 1),
-        workers=_int("server.workers", server.get("workers", 2), 1),
+        synchronous=storage["synchronous"],
+        min_free_mb=storage["min_free_mb"],
+        max_body_bytes=receiver["max_body_bytes"],
+        read_timeout_s=receiver["read_timeout_s"],
+        max_future_s=receiver["max_future_s"],
+        max_auth_failures=receiver["max_auth_failures"],
+        host=server["host"],
+        port=server["port"],
+        workers=server["workers"],
+        threads=server["threads"],
         source=source,
     )
 
@@ -164,7 +165,11 @@ def find_config(explicit: str | None, environ: Mapping[str, str]) -> Path | None
     return local if local.exists() else None
 
 
-def load_settings(path: str | None = None, environ: Mapping[str, str] | None = None) -> Settings:
+def load_settings(
+    path: str | None = None,
+    environ: Mapping[str, str] | None = None,
+    needed: Collection[str] | None = None,
+) -> Settings:
     """Find, read and validate the configuration (the built-in demo config as a last resort)."""
     environ = os.environ if environ is None else environ
     found = find_config(path, environ)
@@ -181,4 +186,4 @@ def load_settings(path: str | None = None, environ: Mapping[str, str] | None = N
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(source, f"not valid TOML: {exc}") from None
-    return parse_settings(data, environ, source)
+    return parse_settings(data, environ, source, needed)

@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 from flask import Flask, Response, g, jsonify, request
 from flask.typing import ResponseReturnValue
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from meterwise.config.settings import Settings, load_settings
 
@@ -20,7 +20,7 @@ def _outbox_gauge(settings: Settings) -> bytes:
     """Outbox messages by status, read at scrape time (a failed email must be visible)."""
     import sqlite3
 
-    from meterwise.receiver.db import get_db
+    from meterwise.receiver.db import StorageUnavailable, get_db
 
     try:
         rows = (
@@ -28,7 +28,7 @@ def _outbox_gauge(settings: Settings) -> bytes:
             .conn.execute("SELECT status, count(*) FROM outbox GROUP BY status")
             .fetchall()
         )
-    except (sqlite3.Error, OSError):
+    except (sqlite3.Error, OSError, StorageUnavailable):
         return b""
     counts = {"pending": 0, "sent": 0, "failed": 0, **dict(rows)}
     lines = [
@@ -36,6 +36,24 @@ def _outbox_gauge(settings: Settings) -> bytes:
         "# TYPE meterwise_outbox_messages gauge",
     ]
     lines += [f'meterwise_outbox_messages{{status="{s}"}} {n}' for s, n in sorted(counts.items())]
+    return ("\n".join(lines) + "\n").encode()
+
+
+def _scheduler_gauge() -> bytes:
+    """Whether `meterwise serve`'s scheduler child runs, and how often it was restarted."""
+    from meterwise.receiver.runtime import scheduler_status
+
+    status = scheduler_status()
+    if status is None:
+        return b""
+    lines = [
+        "# HELP meterwise_scheduler_up 1 when the scheduler child of this serve process runs",
+        "# TYPE meterwise_scheduler_up gauge",
+        f"meterwise_scheduler_up {1 if status.get('alive') else 0}",
+        "# HELP meterwise_scheduler_restarts Times the scheduler child was restarted",
+        "# TYPE meterwise_scheduler_restarts gauge",
+        f"meterwise_scheduler_restarts {int(status.get('restarts') or 0)}",
+    ]
     return ("\n".join(lines) + "\n").encode()
 
 
@@ -53,14 +71,22 @@ def create_app(settings: Settings | None = None, clock: Callable[[], float] = ti
 
     @app.get("/metrics")
     def metrics_view() -> ResponseReturnValue:
-        body, content_type = metrics.render()
-        return Response(body + _outbox_gauge(app.config["SETTINGS"]), content_type=content_type)
+        try:
+            body, content_type = metrics.render()
+        except Exception:
+            app.logger.exception("metrics: cannot render")
+            return jsonify({"error": "metrics_unavailable", "detail": "see the log"}), 503
+        extra = _outbox_gauge(app.config["SETTINGS"]) + _scheduler_gauge()
+        return Response(body + extra, content_type=content_type)
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException) -> ResponseReturnValue:
         code = (exc.name or "error").lower().replace(" ", "_")
         g.outcome = code
-        return jsonify({"error": code, "detail": exc.description}), exc.code or 500
+        headers = {}
+        if isinstance(exc, MethodNotAllowed) and exc.valid_methods:
+            headers["Allow"] = ", ".join(sorted(exc.valid_methods))
+        return jsonify({"error": code, "detail": exc.description}), exc.code or 500, headers
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception) -> ResponseReturnValue:
@@ -75,9 +101,13 @@ def create_app(settings: Settings | None = None, clock: Callable[[], float] = ti
     @app.after_request
     def log_request(response: Response) -> Response:
         elapsed = time.perf_counter() - g.get("started", time.perf_counter())
-        provider = g.get("provider")
+        provider = g.get("provider")  # set only once the provider is known to be configured
         if provider:
-            metrics.get_metrics().latency.labels(provider).observe(elapsed)
+            metrics.observe("latency", elapsed, provider)
+        # Answers carry account data (reports, the token URL): never cached, never referred.
+        response.headers.setdefault("Cache-Control", "no-store")
+        response.headers["Referrer-Policy"] = "no-referrer"
+        response.headers["X-Content-Type-Options"] = "nosniff"
         if access_log.isEnabledFor(logging.INFO):
             access_log.info(
                 json.dumps(

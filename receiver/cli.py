@@ -39,30 +39,14 @@ def serve_command(
 
     settings = settings_from(config_path)
     click.echo(f"meterwise: config {settings.source}; database {settings.storage_path}", err=True)
-    scheduler = None
-    if settings.scheduler and not no_scheduler:
-        import os
-        import subprocess
-        import sys
-
-        args = [
-            sys.executable,
-            "-P",
-            "-m",
-            "meterwise.receiver",
-            "scheduler",
-            "--parent-pid",
-            str(os.getpid()),
-        ]
-        if config_path:
-            args += ["--config", config_path]
-        scheduler = subprocess.Popen(args)
-    try:
-        run(settings, host or settings.host, port or settings.port, workers or settings.workers)
-    finally:
-        if scheduler is not None:
-            scheduler.terminate()
-            scheduler.wait(30)
+    run(
+        settings,
+        host or settings.host,
+        port or settings.port,
+        workers or settings.workers,
+        scheduler_config=config_path,
+        with_scheduler=settings.scheduler and not no_scheduler,
+    )
 
 
 @cli.command("token")

@@ -245,6 +245,41 @@ CREATE TABLE IF NOT EXISTS delivery_counts (
 """
 
 _local = threading.local()
+MAGIC = b"SQLite format 3\x00"
+
+
+class StorageUnavailable(Exception):
+    """The database cannot take a write that would be kept: answer 503, never 2xx."""
+
+
+class FileIdentity:
+    """The database file a connection opened, to notice it being removed or replaced.
+
+    A connection keeps writing into a file that was unlinked (`rm var/meterwise.db*`) or
+    renamed over, and those writes are lost with it; a zeroed header means corruption.
+    Three system calls per check: stat the path, compare inodes, read the 16-byte header.
+    """
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = str(path)
+        self.fd = os.open(self.path, os.O_RDONLY | os.O_CLOEXEC)
+        st = os.fstat(self.fd)
+        self.key = (st.st_dev, st.st_ino)
+
+    def problem(self) -> str | None:
+        """Why writes to this connection would not be kept, or None."""
+        try:
+            st = os.stat(self.path)
+        except FileNotFoundError:
+            return "the database file was removed; restart meterwise"
+        except OSError as exc:
+            return f"the database file cannot be read: {exc.strerror}"
+        if (st.st_dev, st.st_ino) != self.key:
+            return "the database file was replaced; restart meterwise"
+        header = os.pread(self.fd, len(MAGIC), 0)
+        if header and header != MAGIC:
+            return "the database file is corrupt (bad header); restore a backup"
+        return None
 
 
 def connect(path: str | os.PathLike[str], synchronous: str = "normal") -> sqlite_utils.Database:
@@ -280,8 +315,48 @@ def get_db(path: str | os.PathLike[str], synchronous: str = "normal") -> sqlite_
     if cache is None:
         cache = _local.dbs = {}
     if key not in cache:
-        cache[key] = connect(path, synchronous)
+        with _identity_lock:
+            known = _identities.get(key)
+            if known is not None and (problem := known.problem()):
+                raise StorageUnavailable(problem)  # never create a new file in its place
+            try:
+                cache[key] = connect(path, synchronous)
+                if known is None:
+                    _identities[key] = FileIdentity(path)
+            except (sqlite3.Error, OSError) as exc:
+                raise StorageUnavailable(f"the database cannot be opened: {exc}") from None
     return cache[key]
+
+
+_identities: dict[tuple[int, str], FileIdentity] = {}
+_identity_lock = threading.Lock()
+
+
+def checked_db(path: str | os.PathLike[str], synchronous: str = "normal") -> sqlite_utils.Database:
+    """`get_db`, refusing (`StorageUnavailable`) a file that was removed, replaced or corrupted
+    since this process first opened it."""
+    db = get_db(path, synchronous)
+    problem = _identities[(os.getpid(), str(path))].problem()
+    if problem:
+        raise StorageUnavailable(problem)
+    return db
+
+
+def probe_write(db: sqlite_utils.Database) -> None:
+    """Commit a real write (a heartbeat row), so a full disk or read-only file shows."""
+    conn = db.conn
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        conn.execute(
+            "INSERT INTO leases (name, holder, expires_ms) VALUES ('healthz', ?, 0) "
+            "ON CONFLICT (name) DO UPDATE SET holder = excluded.holder",
+            (f"{os.getpid()}",),
+        )
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
 
 
 class WriteLock:

@@ -1,16 +1,21 @@
 """Prometheus metrics, multiprocess-safe under gunicorn (PROMETHEUS_MULTIPROC_DIR).
 
 prometheus_client picks its value store at import time, so this module imports it lazily:
-`meterwise serve` sets the directory before anything touches it.
+`meterwise serve` sets the directory before anything touches it. Counting never makes a
+request fail: an error while counting is logged and the request goes on (`count`, `observe`).
+Label values are bounded: only configured providers and known reasons become labels.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 from dataclasses import dataclass
 from typing import Any
 
+log = logging.getLogger("meterwise.metrics")
 _metrics: Metrics | None = None
+OTHER = "other"  # the label for anything not in a known, bounded set
 
 
 @dataclass(frozen=True)
@@ -47,6 +52,22 @@ def get_metrics() -> Metrics:
             ),
         )
     return _metrics
+
+
+def count(name: str, *labels: str, amount: float = 1) -> None:
+    """Add to a counter; a metrics failure is logged, never raised."""
+    try:
+        getattr(get_metrics(), name).labels(*labels).inc(amount)
+    except Exception:
+        log.exception("metrics: cannot count %s", name)
+
+
+def observe(name: str, value: float, *labels: str) -> None:
+    """Record a histogram observation; a metrics failure is logged, never raised."""
+    try:
+        getattr(get_metrics(), name).labels(*labels).observe(value)
+    except Exception:
+        log.exception("metrics: cannot observe %s", name)
 
 
 def render() -> tuple[bytes, str]:

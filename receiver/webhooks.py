@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import shutil
 import sqlite3
+import time
 from typing import Any
 
 from flask import Blueprint, current_app, g, jsonify, request
 from flask.typing import ResponseReturnValue
+from werkzeug.exceptions import ClientDisconnected
 
 from meterwise.config.settings import Settings
-from meterwise.receiver.db import get_db, write_lock
-from meterwise.receiver.metrics import get_metrics
+from meterwise.receiver import metrics, runtime
+from meterwise.receiver.db import StorageUnavailable, checked_db, probe_write, write_lock
+from meterwise.receiver.limits import FailureLimiter
 from meterwise.receiver.providers import PROVIDERS
-from meterwise.receiver.providers.base import BadPayload
+from meterwise.receiver.providers.base import BadPayload, check_times
 from meterwise.receiver.store import count_delivery, is_stored, store_events
 
 bp = Blueprint("webhooks", __name__)
@@ -22,6 +26,26 @@ def error(status: int, code: str, detail: str, **extra: Any) -> ResponseReturnVa
     """A JSON error body ``{"error": code, "detail": ...}`` with its status."""
     g.outcome = code
     return jsonify({"error": code, "detail": detail, **extra}), status
+
+
+def unavailable(detail: str, provider: str | None = None) -> ResponseReturnValue:
+    """503 ``storage_unavailable``: nothing was acknowledged, the sender should retry."""
+    if provider:
+        metrics.count("rejected", provider, "storage_unavailable")
+    current_app.logger.error("storage unavailable: %s", detail)
+    g.outcome = "storage_unavailable"
+    body = {"error": "storage_unavailable", "detail": f"the event was not stored: {detail}"}
+    return jsonify(body), 503, {"Retry-After": "5"}
+
+
+def _limiter(settings: Settings) -> FailureLimiter:
+    """The app's limiter (one per app and worker process)."""
+    limiter: FailureLimiter | None = current_app.extensions.get("meterwise.limiter")
+    if limiter is None:
+        limiter = current_app.extensions["meterwise.limiter"] = FailureLimiter(
+            settings.max_auth_failures
+        )
+    return limiter
 
 
 def _is_json(mimetype: str) -> bool:
@@ -47,20 +71,31 @@ def _read_body(limit: int) -> bytes | None:
 def receive(provider: str, account_id: str) -> ResponseReturnValue:
     """Accept one webhook delivery for an account."""
     settings: Settings = current_app.config["SETTINGS"]
-    metrics = get_metrics()
-    g.account, g.provider = account_id, provider
+    now = current_app.config["CLOCK"]()
+    now_ms = int(now * 1000)
+    limiter, tick = _limiter(settings), time.monotonic()  # limits run on the real clock
+    address = f"addr:{request.remote_addr}"
+    wait = limiter.retry_after(address, tick)
+    if wait:
+        g.outcome = "too_many_failures"
+        body = {"error": "too_many_failures", "detail": "too many failed authentications"}
+        return jsonify(body), 429, {"Retry-After": str(wait)}
     account = settings.accounts.get(account_id)
     adapter = PROVIDERS.get(provider)
     if account is None or adapter is None or account.provider != provider:
-        metrics.rejected.labels(provider, "unknown_account").inc()
+        limiter.fail(address, tick)
+        label = provider if provider in PROVIDERS else metrics.OTHER
+        metrics.count("rejected", label, "unknown_account")
         return error(404, "unknown_account", f"no {provider} account {account_id!r} is configured")
-    metrics.received.labels(provider).inc()
-    db = get_db(settings.storage_path, settings.synchronous)
-    now = current_app.config["CLOCK"]()
-    now_ms = int(now * 1000)
+    g.account, g.provider = account_id, provider
+    metrics.count("received", provider)
+    try:
+        db = checked_db(settings.storage_path, settings.synchronous)
+    except StorageUnavailable as exc:
+        return unavailable(str(exc), provider)
 
     def reject(status: int, code: str, detail: str) -> ResponseReturnValue:
-        metrics.rejected.labels(provider, code).inc()
+        metrics.count("rejected", provider, code)
         try:
             count_delivery(db, account_id, code, now_ms)
         except sqlite3.Error:
@@ -73,7 +108,12 @@ def receive(provider: str, account_id: str) -> ResponseReturnValue:
             "unsupported_media_type",
             f"Content-Type must be application/json, got {request.mimetype!r}",
         )
-    raw = _read_body(settings.max_body_bytes)
+    try:
+        raw = _read_body(settings.max_body_bytes)
+    except ClientDisconnected:
+        return reject(
+            408, "body_timeout", f"the body did not arrive within {settings.read_timeout_s} s"
+        )
     if raw is None:
         return reject(
             413, "body_too_large", f"body exceeds max_body_bytes = {settings.max_body_bytes}"
@@ -81,13 +121,23 @@ def receive(provider: str, account_id: str) -> ResponseReturnValue:
     verdict = adapter.authenticate(request.headers, raw, account, now)
     if not verdict.ok:
         # The provider has been seen re-sending a changed body under the old signature:
-        # if the key is already stored, the event is safe, so acknowledge it.
+        # if the key is already stored, the event is safe, so acknowledge it (counted apart
+        # from real duplicates: an unsigned request must not move any figure).
         key = adapter.peek_key(raw, request.headers)
         if key is not None and is_stored(db, account_id, key):
-            return _duplicate(db, account_id, provider, now_ms, "duplicate_after_bad_signature")
+            return _duplicate(db, account_id, provider, now_ms, "duplicate_unverified")
+        limiter.fail(address, tick)
+        wait = limiter.retry_after(f"account:{account_id}", tick)
+        limiter.fail(f"account:{account_id}", tick)
+        if wait:  # over the limit: no more counting, no more detail
+            metrics.count("rejected", provider, "too_many_failures")
+            g.outcome = "too_many_failures"
+            body = {"error": "too_many_failures", "detail": "too many failed authentications"}
+            return jsonify(body), 429, {"Retry-After": str(wait)}
         return reject(401, verdict.reason, verdict.detail)
     try:
         events = adapter.parse(raw, account, request.headers, now_ms)
+        check_times(events, now_ms, settings.max_future_s)
     except BadPayload as exc:
         return reject(exc.status, exc.code, exc.detail)
     g.event_type = events[0].event_type if events else None
@@ -95,19 +145,16 @@ def receive(provider: str, account_id: str) -> ResponseReturnValue:
     try:
         with write_lock(settings.storage_path):
             new_ids = store_events(db, account, provider, kind, events, now_ms)
+        checked_db(settings.storage_path, settings.synchronous)  # committed where it is kept
     except (OverflowError, UnicodeEncodeError, sqlite3.InterfaceError) as exc:
         # The parser should have refused this value; never answer a 500 for input.
         return reject(422, "invalid_fields", f"a value cannot be stored: {exc}")
-    except sqlite3.OperationalError as exc:
-        # Locked or unwritable: not acknowledged, so the provider will retry.
-        metrics.rejected.labels(provider, "storage_unavailable").inc()
-        current_app.logger.error("storage unavailable: %s", exc)
-        g.outcome = "storage_unavailable"
-        body = {"error": "storage_unavailable", "detail": "the event was not stored; retry later"}
-        return jsonify(body), 503, {"Retry-After": "5"}
+    except (sqlite3.DatabaseError, StorageUnavailable, OSError) as exc:
+        # Locked, unwritable, corrupt or gone: not acknowledged, so the provider will retry.
+        return unavailable(str(exc), provider)
     if not new_ids:
         return _duplicate(db, account_id, provider, now_ms, "duplicate")
-    metrics.stored.labels(provider).inc(len(new_ids))
+    metrics.count("stored", provider, amount=len(new_ids))
     g.outcome = "stored"
     return jsonify({"status": "stored", "events": len(new_ids)}), 200
 
@@ -115,7 +162,7 @@ def receive(provider: str, account_id: str) -> ResponseReturnValue:
 def _duplicate(
     db: Any, account_id: str, provider: str, now_ms: int, reason: str
 ) -> ResponseReturnValue:
-    get_metrics().duplicate.labels(provider).inc()
+    metrics.count("duplicate", provider)
     try:
         count_delivery(db, account_id, reason, now_ms)
     except sqlite3.Error:
@@ -124,14 +171,31 @@ def _duplicate(
     return jsonify({"status": "duplicate"}), 200
 
 
+def storage_health(settings: Settings) -> str | None:
+    """Why the storage cannot keep a delivery now, or None: the file is the one opened, a
+    write commits, and the filesystem has ``min_free_mb`` free."""
+    try:
+        db = checked_db(settings.storage_path, settings.synchronous)
+        probe_write(db)
+    except StorageUnavailable as exc:
+        return str(exc)
+    except (sqlite3.Error, OSError) as exc:
+        return f"a write cannot be committed: {exc}"
+    free_mb = shutil.disk_usage(settings.storage_path.parent).free // (1 << 20)
+    if free_mb < settings.min_free_mb:
+        return f"only {free_mb} MB free beside the database (min_free_mb = {settings.min_free_mb})"
+    return None
+
+
 @bp.get("/healthz")
 def healthz() -> ResponseReturnValue:
-    """200 when the database takes a write lock, 503 otherwise."""
+    """200 when a delivery would be kept and the scheduler runs; 503 with the reason."""
     settings: Settings = current_app.config["SETTINGS"]
-    try:
-        db = get_db(settings.storage_path, settings.synchronous)
-        db.conn.execute("BEGIN IMMEDIATE")
-        db.conn.execute("ROLLBACK")
-    except (sqlite3.Error, OSError) as exc:
-        return jsonify({"status": "unavailable", "detail": str(exc)}), 503
+    problem = storage_health(settings)
+    if problem:
+        return jsonify({"status": "unavailable", "reason": "storage", "detail": problem}), 503
+    scheduler = runtime.scheduler_status()
+    if scheduler is not None and not scheduler.get("alive"):
+        detail = scheduler.get("detail") or f"the scheduler exited ({scheduler.get('last_exit')})"
+        return jsonify({"status": "unavailable", "reason": "scheduler", "detail": detail}), 503
     return jsonify({"status": "ok"}), 200

@@ -41,7 +41,7 @@ def base_config(db_path: Path, **account: Any) -> dict[str, Any]:
     acct.update(account)
     return {
         "storage": {"path": str(db_path)},
-        "receiver": {"max_body_bytes": 65536},
+        "receiver": {"max_body_bytes": 65536, "max_auth_failures": 100000},
         "accounts": [acct],
     }
 

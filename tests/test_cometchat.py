@@ -47,7 +47,7 @@ def config(db_path, smtp_port=None, plan="cometchat-1k", **options):
     }
     if smtp_port:
         doc["email"] = {"host": "127.0.0.1", "port": smtp_port, "from": "meterwise@example.com"}
-    return parse_settings(doc, {"CC_PASSWORD": "cc-pass-1"}, "test")
+    return parse_settings(doc, {"CC_PASSWORD": "cc-pass-000001"}, "test")
 
 
 @pytest.fixture
@@ -201,7 +201,7 @@ def test_minutes_per_session_is_a_plan_setting(tmp_path, clock):
                 "provider": "cometchat",
                 "plan": "cc-session",
                 "cycle_anchor": "2026-03-08",
-                "options": {"basic_auth_user": "meterwise", "basic_auth_password": "cc-pass-1"},
+                "options": {"basic_auth_user": "meterwise", "basic_auth_password": "cc-pass-000001"},
             }
         ],
     }

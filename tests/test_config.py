@@ -157,7 +157,7 @@ def provider_account(db_path, provider, plan, **extra):
         (
             "wll",
             "wll-standard",
-            {"options": {"secret": "s", "system_event_types": ["A", 1]}},
+            {"options": {"secret": "s" * 16, "system_event_types": ["A", 1]}},
             "accounts.p.options.system_event_types",
             "list of strings",
         ),
@@ -165,7 +165,7 @@ def provider_account(db_path, provider, plan, **extra):
         (
             "events",
             "events-standard",
-            {"webhook_secrets": ["whsec_x"], "options": {"pseudonymize": True}},
+            {"webhook_secrets": ["whsec_" + "A" * 24], "options": {"pseudonymize": True}},
             "accounts.p.options.pseudonymize_key",
             "required when pseudonymize",
         ),
@@ -181,10 +181,10 @@ def test_provider_options_are_checked_at_start(db_path, provider, plan, extra, k
 
 def test_provider_options_get_their_defaults(db_path):
     doc = provider_account(db_path, "wll", "wll-standard", options={"secret": "env:WLL"})
-    account = parse_settings(doc, {"WLL": "s3cret"}, "t").accounts["p"]
+    account = parse_settings(doc, {"WLL": "s3cret-s3cret-s3cret"}, "t").accounts["p"]
     assert account.options == {
         "header_name": "X-Meterwise-Secret",
-        "secret": "s3cret",
+        "secret": "s3cret-s3cret-s3cret",
         "system_event_types": ["AUDIENCE_JOINED", "AUDIENCE_LEFT"],
     }
 

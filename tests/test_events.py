@@ -44,7 +44,7 @@ webhook_secrets = ["env:BOT_WHSEC"]
 alert_emails = ["ops@example.com"]
 options = {{ pseudonymize = {pseudo}, pseudonymize_key = "env:BOT_PSEUDO_KEY" }}
 """
-ENV = {"BOT_WHSEC": EVENTS_SECRET, "BOT_PSEUDO_KEY": "pepper-1"}
+ENV = {"BOT_WHSEC": EVENTS_SECRET, "BOT_PSEUDO_KEY": "pepper-0000000001"}
 
 
 def settings_for(tmp_path, port, pseudo=False):
@@ -107,7 +107,7 @@ def test_a_batch_is_stored_atomically_with_one_key_per_element(bot):
     assert post(bot, batch, "msg_b1").json() == {"status": "stored", "events": 3}
     assert post(bot, batch, "msg_b1").json()["status"] == "duplicate"
     keys = [k for (k,) in bot.query("SELECT idempotency_key FROM events ORDER BY id")]
-    assert keys == ["msg_b1:0", "msg_b1:1", "msg_b1:2"]
+    assert keys == ["msg_b1\n0", "msg_b1\n1", "msg_b1\n2"]
 
 
 def history(seed=11):

@@ -121,14 +121,14 @@ def _providers_app(tmp_path_factory):
             "provider": "cometchat",
             "plan": "cometchat-1k",
             "cycle_anchor": "2026-03-08",
-            "options": {"basic_auth_user": "meterwise", "basic_auth_password": "cc-pass-1"},
+            "options": {"basic_auth_user": "meterwise", "basic_auth_password": "cc-pass-000001"},
         },
         {
             "id": "wl",
             "provider": "wll",
             "plan": "wll-standard",
             "cycle_anchor": "2026-03-01",
-            "options": {"secret": "s"},
+            "options": {"secret": "s" * 16},
         },
         {
             "id": "ev",
@@ -136,7 +136,7 @@ def _providers_app(tmp_path_factory):
             "plan": "events-standard",
             "cycle_anchor": "2026-03-01",
             "webhook_secrets": [EVENTS_SECRET],
-            "options": {"pseudonymize": True, "pseudonymize_key": "k"},
+            "options": {"pseudonymize": True, "pseudonymize_key": "k" * 16},
         },
     ]
     doc = {"storage": {"path": str(path)}, "accounts": accounts}
@@ -194,7 +194,7 @@ def test_other_providers_never_get_a_500(tmp_path_factory, case):
     body = json.dumps(doc).encode()
     headers = {
         "cometchat/cc": basic(),
-        "wll/wl": {"Content-Type": "application/json", "X-Meterwise-Secret": "s"},
+        "wll/wl": {"Content-Type": "application/json", "X-Meterwise-Secret": "s" * 16},
         "events/ev": standard_headers(body, "msg_fuzz", int(time.time())),
     }[path]
     client = _providers_app(tmp_path_factory).test_client()

@@ -9,7 +9,7 @@ from typing import Any
 
 from meterwise.receiver.verify import standard_signature
 
-COMETCHAT_USER, COMETCHAT_PASSWORD = "meterwise", "cc-pass-1"
+COMETCHAT_USER, COMETCHAT_PASSWORD = "meterwise", "cc-pass-000001"
 WLL_SECRET = "wll-shared-secret-1"
 EVENTS_SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -53,12 +54,38 @@ class Parsed:
     entities: tuple[Entity, ...] = ()
 
 
+def _no_constant(name: str) -> Any:
+    raise BadPayload(400, "invalid_json", f"{name} is not JSON (RFC 8259 has no NaN or Infinity)")
+
+
+def _bounded_int(text: str) -> int:
+    # Checked on the digits, before int() (which refuses more than 4300 of them).
+    if len(text.lstrip("-")) > 19 or not -(2**63) <= int(text) < 2**63:
+        raise BadPayload(422, "invalid_fields", "an integer does not fit in 64 bits")
+    return int(text)
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise BadPayload(422, "invalid_fields", f"a number is out of range: {text[:40]}")
+    return value
+
+
 def load_json(raw: bytes) -> Any:
-    """Decode a JSON body or raise `BadPayload` 400."""
+    """Decode a standard JSON body or raise `BadPayload`: 400 for what is not JSON (NaN and
+    Infinity included), 422 for numbers no field can hold (beyond 64 bits, overflowing)."""
     try:
-        doc = json.loads(raw)
+        doc = json.loads(
+            raw,
+            parse_constant=_no_constant,
+            parse_int=_bounded_int,
+            parse_float=_finite_float,
+        )
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise BadPayload(400, "invalid_json", f"body is not valid JSON: {exc}") from None
+    except ValueError as exc:  # anything int() or float() still refuses
+        raise BadPayload(422, "invalid_fields", f"a number is out of range: {exc}") from None
     except RecursionError:
         raise BadPayload(400, "invalid_json", "body is nested too deeply") from None
     if _SURROGATE.search(raw):
@@ -124,3 +151,30 @@ def as_int(value: Any) -> int | None:
     elif isinstance(value, str) and 0 < len(value) <= 20 and value.strip().lstrip("-").isdigit():
         number = int(value)
     return number if number is not None and -(2**63) <= number < 2**63 else None
+
+
+EARLIEST_MS = 946_684_800_000  # 2000-01-01T00:00:00Z: no usage webhook is older
+_TIME_FIELDS = ("ts_ms", "start_ts_ms", "end_ts_ms")
+
+
+def check_times(events: Sequence[Parsed], now_ms: int, max_future_s: int) -> None:
+    """Refuse (422 ``timestamp_out_of_range``) any event, entity or row time before 2000 or
+    more than ``max_future_s`` after receipt; late events are fine."""
+    latest = now_ms + max_future_s * 1000
+    for ev in events:
+        times = [ev.ts_ms, *(e.ts_ms for e in ev.entities)]
+        times += [
+            row[f]
+            for rows in ev.rows.values()
+            for row in rows
+            for f in _TIME_FIELDS
+            if isinstance(row.get(f), int)
+        ]
+        for ms in times:
+            if not EARLIEST_MS <= ms <= latest:
+                raise BadPayload(
+                    422,
+                    "timestamp_out_of_range",
+                    f"event time {ms} ms is before 2000-01-01 or more than {max_future_s} s "
+                    "after receipt (max_future_s)",
+                )

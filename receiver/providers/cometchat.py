@@ -24,9 +24,9 @@ NAME = "cometchat"
 NEEDS_SECRETS = False  # True: deliveries are HMAC-signed with the account's webhook_secrets
 OPTIONS = {
     "basic_auth_user": Option(str, required=True, secret=True),
-    "basic_auth_password": Option(str, required=True, secret=True),
+    "basic_auth_password": Option(str, required=True, secret=True, min_length=12),
     "count_devices": Option(bool, False),
-    "connection_idle_timeout_s": Option(int, 6 * 3600),
+    "connection_idle_timeout_s": Option(int, 6 * 3600, maximum=30 * 86400),
 }
 
 
@@ -89,22 +89,38 @@ def peek_key(raw: bytes, headers: Mapping[str, str] | None = None) -> str | None
 
 def _seconds_ms(value: Any) -> int | None:
     number = as_int(value)
-    if number is None and isinstance(value, float):
+    if number is None and isinstance(value, float) and abs(value) < 2**63:
         number = int(value)
     if number is None:
         return None
     return number * 1000 if number < 10**11 else number  # seconds or milliseconds
 
 
+MAX_CALL_S = 31 * 86400  # no call or meeting lasts longer than a month
+
+
+def _list(data: Mapping[str, Any], name: str) -> list[Any]:
+    value = data.get(name)
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise BadPayload(422, "invalid_fields", f"data.{name} must be an array")
+    return value
+
+
 def _occupants(data: Mapping[str, Any]) -> tuple[float, float, bool]:
     voice = video = 0.0
     audio_only = True
-    for occ in data.get("all_occupants") or []:
+    for i, occ in enumerate(_list(data, "all_occupants")):
         if not isinstance(occ, dict):
             continue
         joined, left = as_int(occ.get("joined_at")), as_int(occ.get("left_at"))
         if joined is None or left is None or left < joined:
             continue
+        if left - joined > MAX_CALL_S:
+            raise BadPayload(
+                422, "invalid_fields", f"data.all_occupants[{i}] lasts more than {MAX_CALL_S} s"
+            )
         audio = as_bool(occ.get("audio_call"))
         if audio:
             voice += left - joined
@@ -157,7 +173,7 @@ def parse(
         ts = as_int(_get(data, "event", "at")) or received_ms
         open_ids = [
             f"{uid}|{c.get('cometchat_device_id')}|{c.get('session_id')}"
-            for c in data.get("connections") or []
+            for c in _list(data, "connections")
             if isinstance(c, dict)
         ]
         if uid:
@@ -179,6 +195,8 @@ def parse(
         ts = _seconds_ms(data.get("destroyed_at")) or received_ms
         created, destroyed = as_int(data.get("created_at")), as_int(data.get("destroyed_at"))
         voice, video, audio_only = _occupants(data)
+        if created is not None and destroyed is not None and destroyed - created > MAX_CALL_S:
+            raise BadPayload(422, "invalid_fields", f"a session lasts more than {MAX_CALL_S} s")
         rows["call_sessions"] = [
             {
                 "ts_ms": ts,

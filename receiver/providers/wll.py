@@ -26,8 +26,8 @@ DEFAULT_HEADER = "X-Meterwise-Secret"
 # Events the engine reports without the user doing anything (the seed's AUDIENCE_JOINED).
 DEFAULT_SYSTEM_EVENTS = ("AUDIENCE_JOINED", "AUDIENCE_LEFT")
 OPTIONS = {
-    "header_name": Option(str, DEFAULT_HEADER),
-    "secret": Option(str, required=True, secret=True),
+    "header_name": Option(str, DEFAULT_HEADER, pattern=r"[!#$%&'*+.^_`|~0-9A-Za-z-]+"),
+    "secret": Option(str, required=True, secret=True, min_length=16),
     "system_event_types": Option(list, list(DEFAULT_SYSTEM_EVENTS)),
 }
 
@@ -59,7 +59,10 @@ def parse_time(value: Any) -> int | None:
             return None
         if instant.tzinfo is None:
             return None
-        return int(instant.timestamp() * 1000)
+        try:
+            return int(instant.timestamp() * 1000)
+        except (OverflowError, ValueError):
+            return None
     return None
 
 
