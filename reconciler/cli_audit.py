@@ -11,6 +11,7 @@ import click
 
 from meterwise.config.errors import ConfigError
 from meterwise.receiver.options import config_option, parse_date, parse_instant, settings_from
+from meterwise.reconciler.display import date_only
 
 
 def _db(settings: Any) -> Any:
@@ -86,7 +87,8 @@ def record_command(
     )
     record_figures(_db(settings), acct.id, to_ms(when.start), figures)
     click.echo(
-        f"recorded for {acct.id}, cycle {when.start:%Y-%m-%d} to {when.end:%Y-%m-%d}: "
+        f"recorded for {acct.id}, cycle {date_only(when.start, acct.timezone)} to "
+        f"{date_only(when.end, acct.timezone)}: "
         + ", ".join(
             [f"mau {mau}"] * (mau is not None)
             + [f"total {figures.total}"] * (total is not None)

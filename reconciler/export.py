@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -11,6 +9,7 @@ from typing import Any
 from meterwise.config.settings import Account
 from meterwise.reconciler import store
 from meterwise.reconciler.attribution import is_internal, meeting_owner
+from meterwise.reconciler.csvout import write_csv
 from meterwise.reconciler.cycles import to_ms
 from meterwise.reconciler.models import BillingCycle
 
@@ -52,9 +51,5 @@ def device_rows(
 
 
 def devices_csv(db: Any, account: Account, cycle: BillingCycle, before_ms: int) -> str:
-    """The device audit trail as CSV with a header row."""
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(COLUMNS)
-    writer.writerows(device_rows(db, account, cycle, before_ms))
-    return buf.getvalue()
+    """The device audit trail as CSV with a header row (cells made safe for spreadsheets)."""
+    return write_csv(COLUMNS, device_rows(db, account, cycle, before_ms))

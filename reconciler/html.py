@@ -12,6 +12,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from meterwise.reconciler.alerts import projected_overage
 from meterwise.reconciler.audit_view import comparison_dict, money
 from meterwise.reconciler.chart import burnup_svg
+from meterwise.reconciler.display import local, percent, stamp
 from meterwise.reconciler.models import Report
 from meterwise.reconciler.report import extra_lines, number
 
@@ -35,7 +36,7 @@ def render_html(report: Report, rates: Mapping[str, Decimal] | None = None) -> s
         chart = burnup_svg(
             report.burnup,
             math.ceil(report.cycle.days),
-            report.cycle.start,
+            local(report.cycle.start, report.timezone),  # axis dates in the account's zone
             main.allowance,
             (float(f.value), float(f.low), float(f.high)) if f else None,
         )
@@ -50,8 +51,9 @@ def render_html(report: Report, rates: Mapping[str, Decimal] | None = None) -> s
         shown=shown,
         projected=projected - (main.overage_amount if main else Decimal(0)),
         chart=chart,
-        cycle_label=f"{c.start:%Y-%m-%d %H:%M} to {c.end:%Y-%m-%d %H:%M} UTC",
-        as_of_label=f"{report.as_of:%Y-%m-%d %H:%M} UTC",
+        cycle_label=f"{stamp(c.start, report.timezone)} to {stamp(c.end, report.timezone)}",
+        as_of_label=stamp(report.as_of, report.timezone),
+        percent=percent,
         findings=sum(1 for check in report.checks if check.count),
         comparison=comparison_dict(report.comparison) if report.comparison else None,
         extras=[ln for k, v in report.extras.items() for ln in extra_lines(k, v)],

@@ -12,6 +12,7 @@ from meterwise.config.plans import Catalog
 from meterwise.reconciler.advice import Option
 from meterwise.reconciler.alerts import Alert, projected_overage
 from meterwise.reconciler.audit_view import money
+from meterwise.reconciler.display import date_only, day, percent, stamp
 from meterwise.reconciler.mailer import OutgoingEmail
 from meterwise.reconciler.models import Report
 from meterwise.reconciler.report import extra_lines, number
@@ -26,19 +27,15 @@ def outbox_key(account: str, cycle_start: datetime, parts: Sequence[str]) -> str
     return "mw-" + hashlib.sha256(raw.encode()).hexdigest()[:32]
 
 
-def _day(instant: datetime) -> str:
-    return f"{instant:%b} {instant.day}"
-
-
 def subject_line(report: Report, catalog: Catalog, metric: str = "mau") -> str:
     """E.g. ``[Meterwise] acme: MAU 92% of 300, projected 410 by Apr 8 (+$108.90 overage)``."""
-    m = report.metric(metric)
+    m, tz = report.metric(metric), report.timezone
     if m is None or not m.allowance:
         return f"[Meterwise] {report.account}: usage alert"
-    pct = int(m.usage.used * 100 / m.allowance)
+    pct = percent(m.usage.used, m.allowance)
     text = f"[Meterwise] {report.account}: {metric.upper()} {pct}% of {m.allowance}"
     if m.forecast is not None:
-        text += f", projected {number(m.forecast.value)} by {_day(report.cycle.end)}"
+        text += f", projected {number(m.forecast.value)} by {day(report.cycle.end, tz)}"
     plan = catalog.get(report.plan_id) if report.plan_id else None
     rate = plan.overage_rates.get(metric, Decimal(0)) if plan else Decimal(0)
     amount = projected_overage(m, rate)
@@ -55,10 +52,12 @@ def _lines(
     now: datetime,
 ) -> list[str]:
     days_left = max(0.0, (report.cycle.end - now).total_seconds() / 86400)
+    tz = report.timezone
     plan = catalog.get(report.plan_id) if report.plan_id else None
     out = [
         f"{report.account}: {plan.name if plan else 'no plan'}, cycle "
-        f"{_day(report.cycle.start)} to {_day(report.cycle.end)} ({days_left:.1f} days left)",
+        f"{day(report.cycle.start, tz)} to {day(report.cycle.end, tz)} "
+        f"({days_left:.1f} days left)",
         "",
         "Why you are getting this:",
     ]
@@ -70,17 +69,17 @@ def _lines(
         rate = plan.overage_rates.get(m.usage.name, Decimal(0)) if plan else Decimal(0)
         line = f"{m.usage.name}: {number(m.usage.used)} used"
         if m.allowance:
-            line += f" of {m.allowance} ({int(m.usage.used * 100 / m.allowance)}%)"
+            line += f" of {m.allowance} ({percent(m.usage.used, m.allowance)}%)"
         out.append(line + (" (estimated)" if m.usage.estimated else ""))
         f = m.forecast
         if f is not None:
             crossing = (
-                f"; projected to cross on {f.crossing:%Y-%m-%d %H:%M} UTC"
+                f"; projected to cross on {stamp(f.crossing, tz)}"
                 if (f.crossing and m.allowance)
                 else ""
             )
             out.append(
-                f"  forecast by {_day(report.cycle.end)}: {number(f.value)} (band "
+                f"  forecast by {day(report.cycle.end, tz)}: {number(f.value)} (band "
                 f"{number(f.low)}-{number(f.high)}, confidence {f.confidence}){crossing}"
             )
         if m.allowance:
@@ -152,12 +151,16 @@ def compose_final(
                 + (f" of {m.allowance}" if m.allowance else "")
                 + (" (estimated)" if m.usage.estimated else "")
             )
-    lines += ["", f"Invoice estimate (issued {report.invoice.issued_on:%Y-%m-%d}):"]
+    lines += [
+        "",
+        f"Invoice estimate (issued {date_only(report.invoice.issued_on, report.timezone)}):",
+    ]
     lines += [f"  {ln.description}: ${money(ln.amount)}" for ln in report.invoice.lines]
     lines.append(f"  total: ${money(report.invoice.total)}")
     subject = (
-        f"[Meterwise] {report.account}: cycle {_day(report.cycle.start)} to "
-        f"{_day(report.cycle.end)} closed, invoice estimate ${money(report.invoice.total)}"
+        f"[Meterwise] {report.account}: cycle {day(report.cycle.start, report.timezone)} to "
+        f"{day(report.cycle.end, report.timezone)} closed, "
+        f"invoice estimate ${money(report.invoice.total)}"
     )
     key = outbox_key(report.account, report.cycle.start, ["final"])
     return OutgoingEmail(

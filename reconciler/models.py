@@ -177,6 +177,7 @@ class Report:
     comparison: Comparison | None = None
     burnup: tuple[int, ...] = ()  # cumulative distinct users per cycle day, up to as_of
     rooms: tuple[tuple[str, int], ...] = ()  # MAU first counted per room, top first
+    timezone: str = "UTC"  # the account's: every date shown to people is local
 
     def metric(self, name: str) -> MetricReport | None:
         """The named metric, if the report has it."""

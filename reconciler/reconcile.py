@@ -128,4 +128,5 @@ def compute_report(
         comparison=compare(main, invoice, figures, found) if figures else None,
         burnup=burnup,
         rooms=tuple(store_extras.mau_by_room(db, account.id, start_ms, eval_ms)),
+        timezone=account.timezone,
     )

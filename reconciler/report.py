@@ -5,13 +5,13 @@ Amounts go through `reconciler.audit_view.money`.
 
 from __future__ import annotations
 
-import csv
-import io
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 from meterwise.reconciler.audit_view import audit_dict, audit_lines, money
+from meterwise.reconciler.csvout import write_csv
+from meterwise.reconciler.display import date_only, stamp
 from meterwise.reconciler.models import Forecast, Report
 
 
@@ -100,12 +100,12 @@ def report_to_dict(report: Report) -> dict[str, Any]:
 
 
 def render_table(report: Report, top: int = 10) -> str:
-    """What a person reads in a terminal."""
-    c = report.cycle
+    """What a person reads in a terminal (dates in the account's time zone)."""
+    c, tz = report.cycle, report.timezone
     out = [
         f"{report.account} ({report.provider}), plan {report.plan_id or 'cancelled'}",
-        f"cycle {c.start:%Y-%m-%d %H:%M} -> {c.end:%Y-%m-%d %H:%M} UTC"
-        f"{' (closed)' if report.closed else ''}, as of {report.as_of:%Y-%m-%d %H:%M} UTC",
+        f"cycle {stamp(c.start, tz)} -> {stamp(c.end, tz)}"
+        f"{' (closed)' if report.closed else ''}, as of {stamp(report.as_of, tz)}",
         "",
     ]
     out.append(
@@ -115,7 +115,7 @@ def render_table(report: Report, top: int = 10) -> str:
     for m in report.metrics:
         f = m.forecast
         band = f"{number(f.low)}-{number(f.high)}" if f else ""
-        crossing = f"{f.crossing:%Y-%m-%d %H:%M}" if f and f.crossing else "-"
+        crossing = stamp(f.crossing, tz) if f and f.crossing else "-"
         name = m.usage.name + (" (est.)" if m.usage.estimated else "")
         out.append(
             f"{name:28} {number(m.usage.used)!s:>10} "
@@ -123,7 +123,7 @@ def render_table(report: Report, top: int = 10) -> str:
             f"{money(m.overage_amount):>10} {number(f.value) if f else '-'!s:>10} "
             f"{band:>15}  {crossing}"
         )
-    out += ["", f"invoice issued {report.invoice.issued_on:%Y-%m-%d}:"]
+    out += ["", f"invoice issued {date_only(report.invoice.issued_on, tz)}:"]
     for ln in report.invoice.lines:
         out.append(f"  {ln.code:28} {ln.description[:50]:50} {money(ln.amount):>10}")
     out.append(f"  {'total':79} {money(report.invoice.total):>10}")
@@ -159,43 +159,26 @@ def extra_lines(name: str, value: Any, indent: str = "") -> list[str]:
 
 
 def render_csv(report: Report) -> str:
-    """The metrics table as CSV."""
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(
-        [
-            "account",
-            "cycle_start",
-            "metric",
-            "used",
-            "unit",
-            "allowance",
-            "overage_units",
-            "overage_amount",
-            "forecast",
-            "forecast_low",
-            "forecast_high",
-            "projected_crossing",
-            "estimated",
-        ]
-    )
+    """The metrics table as CSV (cells made safe for spreadsheets)."""
+    header = [
+        "account",
+        "cycle_start",
+        "metric",
+        "used",
+        "unit",
+        "allowance",
+        "overage_units",
+        "overage_amount",
+        "forecast",
+        "forecast_low",
+        "forecast_high",
+        "projected_crossing",
+        "estimated",
+    ]
     data = report_to_dict(report)
-    for name, m in data["metrics"].items():
-        writer.writerow(
-            [
-                report.account,
-                data["cycle"]["start"],
-                name,
-                m["used"],
-                m["unit"],
-                m["allowance"],
-                m["overage_units"],
-                m["overage_amount"],
-                m["forecast"],
-                m["forecast_low"],
-                m["forecast_high"],
-                m["projected_crossing"],
-                m["estimated"],
-            ]
-        )
-    return buf.getvalue()
+    fields = header[3:]
+    rows = [
+        [report.account, data["cycle"]["start"], name, *(m[f] for f in fields)]
+        for name, m in data["metrics"].items()
+    ]
+    return write_csv(header, rows)

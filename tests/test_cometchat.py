@@ -201,7 +201,10 @@ def test_minutes_per_session_is_a_plan_setting(tmp_path, clock):
                 "provider": "cometchat",
                 "plan": "cc-session",
                 "cycle_anchor": "2026-03-08",
-                "options": {"basic_auth_user": "meterwise", "basic_auth_password": "cc-pass-000001"},
+                "options": {
+                    "basic_auth_user": "meterwise",
+                    "basic_auth_password": "cc-pass-000001",
+                },
             }
         ],
     }

@@ -146,7 +146,7 @@ def provider_account(db_path, provider, plan, **extra):
             {
                 "options": {
                     "basic_auth_user": "u",
-                    "basic_auth_password": "p",
+                    "basic_auth_password": "p" * 12,
                     "connection_idle_timeout_s": True,
                 }
             },
