@@ -108,6 +108,16 @@ def _list(data: Mapping[str, Any], name: str) -> list[Any]:
     return value
 
 
+def _when(value: Any, received_ms: int, name: str, seconds: bool = True) -> int:
+    """An event time: absent means the receipt time; present but unusable is a 422."""
+    if value is None:
+        return received_ms
+    ms = _seconds_ms(value) if seconds else as_int(value)
+    if ms is None:
+        raise BadPayload(422, "invalid_fields", f"{name} is not a usable time: {str(value)[:40]}")
+    return ms
+
+
 def _occupants(data: Mapping[str, Any]) -> tuple[float, float, bool]:
     voice = video = 0.0
     audio_only = True
@@ -144,7 +154,7 @@ def parse(
     ts = received_ms
     if trigger == "message_sent":
         message = _obj(data.get("message"))
-        ts = _seconds_ms(message.get("sentAt")) or received_ms
+        ts = _when(message.get("sentAt"), received_ms, "data.message.sentAt")
         sender = as_str(message.get("sender"))
         if sender:
             entities.append(Entity("mau", sender, ts, None, sender))
@@ -152,7 +162,7 @@ def parse(
         uid = as_str(_get(data, "user", "uid"))
         conn = _obj(data.get("currentConnection"))
         action = as_str(conn.get("action"))
-        ts = as_int(data.get("timestamp")) or received_ms
+        ts = _when(data.get("timestamp"), received_ms, "data.timestamp", seconds=False)
         if uid and action in ("connected", "disconnected"):
             connection = f"{uid}|{conn.get('connectedAt')}|{conn.get('platform')}"
             rows["connections"] = [
@@ -170,7 +180,7 @@ def parse(
     elif trigger == "after_connection_status_changed":
         uid = as_str(_get(data, "user", "uid"))
         kind = as_str(_get(data, "event", "type"))
-        ts = as_int(_get(data, "event", "at")) or received_ms
+        ts = _when(_get(data, "event", "at"), received_ms, "data.event.at", seconds=False)
         open_ids = [
             f"{uid}|{c.get('cometchat_device_id')}|{c.get('session_id')}"
             for c in _list(data, "connections")
@@ -192,7 +202,7 @@ def parse(
                     Entity("mau", f"{uid}|{device}" if by_device else uid, ts, None, uid)
                 )
     elif trigger in ("call_ended", "meeting_ended"):
-        ts = _seconds_ms(data.get("destroyed_at")) or received_ms
+        ts = _when(data.get("destroyed_at"), received_ms, "data.destroyed_at")
         created, destroyed = as_int(data.get("created_at")), as_int(data.get("destroyed_at"))
         voice, video, audio_only = _occupants(data)
         if created is not None and destroyed is not None and destroyed - created > MAX_CALL_S:

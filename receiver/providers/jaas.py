@@ -30,9 +30,9 @@ _CALL_KINDS = {
     "SIP_CALL_OUT": "sip_out",
     "LIVE_STREAM": "streaming",
 }
-# Before this instant (2001-09-09) a "timestamp" is surely seconds, not milliseconds; after
-# the year 5138 it is surely not milliseconds either.
-_MIN_MS, _MAX_MS = 10**12, 10**14
+# Before 2000-01-01 a "timestamp" is seconds or nonsense; after the year 5138 it is surely not
+# milliseconds either. (The receiver also refuses times beyond [receiver] max_future_s.)
+_MIN_MS, _MAX_MS = 946_684_800_000, 10**14
 
 
 def authenticate(headers: Mapping[str, str], raw: bytes, account: Account, now: float) -> Verdict:
@@ -74,7 +74,11 @@ def _envelope(doc: Any) -> dict[str, Any]:
             422, "invalid_fields", "fields of the wrong type or empty: " + ", ".join(wrong)
         )
     if ts is not None and not _MIN_MS <= ts < _MAX_MS:
-        raise BadPayload(422, "invalid_fields", "timestamp must be Unix epoch milliseconds")
+        raise BadPayload(
+            422,
+            "timestamp_out_of_range",
+            "timestamp must be Unix epoch milliseconds after 2000-01-01",
+        )
     if len(doc["idempotencyKey"]) > 200:
         raise BadPayload(422, "invalid_fields", "idempotencyKey longer than 200 characters")
     return doc
