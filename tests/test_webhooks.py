@@ -120,7 +120,7 @@ BAD_INPUTS = {
     "seconds_timestamp": (
         lambda: signed(usage("d", ts=1632490058), SECRET, int(time.time())),
         422,
-        "invalid_fields",
+        "timestamp_out_of_range",
     ),
     "usage_without_device": (
         lambda: signed(envelope("USAGE", NOW_MS, [{"userId": "u"}]), SECRET, int(time.time())),

@@ -49,8 +49,9 @@ def system_events(account: Account) -> frozenset[str]:
 
 
 def parse_time(value: Any) -> int | None:
-    """Epoch ms from an ISO string (``Z`` allowed) or a number of ms."""
-    if isinstance(value, (int, float)) and not isinstance(value, bool) and 10**12 <= value < 10**14:
+    """Epoch ms from an ISO string (``Z`` allowed) or a number of ms (the receiver refuses
+    times before 2000 or too far ahead: ``timestamp_out_of_range``)."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and abs(value) < 2**53:
         return int(value)
     if isinstance(value, str):
         try:
