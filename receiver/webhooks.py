@@ -53,11 +53,20 @@ def _is_json(mimetype: str) -> bool:
     return mimetype == "application/json" or mimetype.endswith("+json")
 
 
+class BodyIncomplete(Exception):
+    """The body stopped before its announced end (a slow client cut by the read deadline)."""
+
+
 def _read_body(limit: int) -> bytes | None:
     """The raw body, or None when it is larger than ``limit`` bytes (read at most limit+1)."""
     length = request.content_length
     if length is not None:
-        return None if length > limit else request.get_data(cache=False)
+        if length > limit:
+            return None
+        raw = request.get_data(cache=False)
+        if len(raw) < length:
+            raise BodyIncomplete
+        return raw
     chunks, size = [], 0  # chunked transfer: read in pieces, stop past the limit
     while chunk := request.stream.read(65536):
         size += len(chunk)
@@ -110,7 +119,7 @@ def receive(provider: str, account_id: str) -> ResponseReturnValue:
         )
     try:
         raw = _read_body(settings.max_body_bytes)
-    except ClientDisconnected:
+    except (ClientDisconnected, BodyIncomplete, OSError):
         return reject(
             408, "body_timeout", f"the body did not arrive within {settings.read_timeout_s} s"
         )

@@ -12,6 +12,8 @@ import logging
 import os
 import signal
 import socket
+import threading
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -71,6 +73,17 @@ def tick(runner: Runner) -> str:
         db.conn.close()
 
 
+def _exit_when_orphaned(parent_pid: int, scheduler: Any, grace_s: float = 5.0) -> None:
+    """Stop within a second of `meterwise serve` dying (even by SIGKILL): a scheduler without
+    its server must not keep sending alerts. A pass still running after ``grace_s`` is cut."""
+    while os.getppid() == parent_pid:
+        time.sleep(0.5)
+    log.info("parent %s is gone; stopping", parent_pid)
+    scheduler.shutdown(wait=False)
+    time.sleep(grace_s)
+    os._exit(0)
+
+
 def run_scheduler(
     settings: Settings, tick_s: float = 10.0, lease_s: int = 30, parent_pid: int | None = None
 ) -> None:
@@ -105,6 +118,10 @@ def run_scheduler(
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
+    if parent_pid is not None:
+        threading.Thread(
+            target=_exit_when_orphaned, args=(parent_pid, scheduler), daemon=True
+        ).start()
     log.info(
         "scheduler %s: every %s s (tick %s s)", runner.holder, settings.reconcile_every_s, tick_s
     )

@@ -28,12 +28,13 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def write_config(tmp_path: Path) -> Path:
+def write_config(tmp_path: Path, extra: str = "") -> Path:
     path = tmp_path / "meterwise.toml"
     path.write_text(
         f"""
 [storage]
 path = "{tmp_path / "serve.db"}"
+{extra}
 
 [[accounts]]
 id = "acme"
@@ -49,7 +50,9 @@ webhook_secrets = ["env:ACME_WHSEC"]
 class Server:
     """A `meterwise serve` process in its own session (so SIGKILL reaches every worker)."""
 
-    def __init__(self, tmp_path: Path, workers: int = 2) -> None:
+    def __init__(
+        self, tmp_path: Path, workers: int = 2, extra: str = "", cwd: Path | None = None
+    ) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "PYTHONPATH")}
@@ -61,13 +64,13 @@ class Server:
                 str(METERWISE),
                 "serve",
                 "--config",
-                str(write_config(tmp_path)),
+                str(write_config(tmp_path, extra)),
                 "--port",
                 str(self.port),
                 "--workers",
                 str(workers),
             ],
-            cwd=tmp_path,
+            cwd=cwd or tmp_path,
             env=env,
             stdout=self.log,
             stderr=subprocess.STDOUT,
