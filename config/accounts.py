@@ -99,8 +99,8 @@ class Lenient(dict[str, str]):
     def __init__(self, environ: Mapping[str, str]) -> None:
         super().__init__(environ)
 
-    def __missing__(self, key: str) -> str:
-        return self.PLACEHOLDER
+    def __getitem__(self, key: str) -> str:
+        return self.get(key) or self.PLACEHOLDER
 
     def __contains__(self, key: object) -> bool:
         return True

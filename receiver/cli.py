@@ -64,7 +64,7 @@ def token_command(accounts: tuple[str, ...], ttl: int, config_path: str | None) 
 
     from meterwise.receiver.auth import mint
 
-    settings = settings_from(config_path)
+    settings = settings_from(config_path, needed=())  # no account's secrets are needed
     if settings.api.jwt_secret is None:
         raise click.ClickException(f"no [api] jwt_secret in {settings.source}")
     for account in accounts:
@@ -139,7 +139,7 @@ def simulate_command(
     from meterwise.receiver.options import parse_instant
     from meterwise.receiver.simulate import model_events, post_events
 
-    settings = settings_from(config_path)
+    settings = settings_from(config_path, [account])
     acct = settings.accounts.get(account)
     if acct is None or acct.provider != "jaas" or not acct.webhook_secrets:
         raise click.ClickException(f"{account!r} is not a JaaS account with a secret")

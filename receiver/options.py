@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -23,10 +23,13 @@ def config_option(func: Callable[..., Any]) -> Callable[..., Any]:
     )(func)
 
 
-def settings_from(config_path: str | None) -> Settings:
-    """Load settings, turning a bad config into a clean CLI error naming the key."""
+def settings_from(config_path: str | None, needed: Collection[str] | None = None) -> Settings:
+    """Load settings, turning a bad config into a clean CLI error naming the key.
+
+    ``needed``: the accounts the command works on (secrets of the others are not resolved).
+    """
     try:
-        return load_settings(config_path)
+        return load_settings(config_path, needed=needed)
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from None
 

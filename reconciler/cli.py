@@ -56,7 +56,7 @@ def report_command(
     from meterwise.reconciler.reconcile import compute_report
     from meterwise.reconciler.report import render_csv, render_table, report_to_dict
 
-    settings = settings_from(config_path)
+    settings = settings_from(config_path, [account])
     try:
         report = compute_report(
             _db(settings),
@@ -96,7 +96,7 @@ def plans_command(config_path: str | None) -> None:
     Example:
         meterwise plans --config meterwise.toml
     """
-    settings = settings_from(config_path)
+    settings = settings_from(config_path, needed=())
     for plan in sorted(settings.catalog.plans.values(), key=lambda p: (p.provider, p.price, p.id)):
         allow = ", ".join(f"{k} {v}" for k, v in plan.allowances.items()) or "-"
         over = ", ".join(f"{k} ${v}" for k, v in plan.overage_rates.items()) or "-"
@@ -121,7 +121,7 @@ def rebuild_command(accounts: tuple[str, ...], config_path: str | None) -> None:
     """
     from meterwise.receiver.rebuild import rebuild
 
-    settings = settings_from(config_path)
+    settings = settings_from(config_path, accounts or None)
     for account_id in accounts or tuple(settings.accounts):
         if account_id not in settings.accounts:
             raise click.ClickException(f"no account {account_id!r} in {settings.source}")
@@ -147,7 +147,7 @@ def reconcile_command(
     from meterwise.reconciler.mailer import SmtpMailer
     from meterwise.reconciler.outbox import failed_messages, outbox_counts
 
-    settings = settings_from(config_path)
+    settings = settings_from(config_path, accounts or None)
     for account_id in accounts:
         if account_id not in settings.accounts:
             raise click.ClickException(f"no account {account_id!r} in {settings.source}")

@@ -64,7 +64,7 @@ def record_command(
     from meterwise.reconciler.models import ProviderFigures
     from meterwise.reconciler.reconcile import cycle_for, get_account
 
-    settings = settings_from(config_path)
+    settings = settings_from(config_path, [account])
     parsed: dict[str, Decimal] = {}
     for item in lines:
         code, sep, amount = item.partition("=")
@@ -121,7 +121,7 @@ def devices_command(
     from meterwise.reconciler.export import devices_csv
     from meterwise.reconciler.reconcile import cycle_for, get_account
 
-    settings = settings_from(config_path)
+    settings = settings_from(config_path, [account])
     try:
         acct = get_account(settings, account)
     except ConfigError as exc:

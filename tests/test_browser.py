@@ -66,7 +66,9 @@ def test_the_report_page_renders_its_key_figures(site):
             page.on("pageerror", lambda e: errors.append(str(e)))
             response = page.goto(url, wait_until="load")
             assert response is not None and response.status == 200
-            assert page.title() == "acme: 2026-03-08 00:00 UTC to 2026-04-08 00:00 UTC reconciliation"
+            assert (
+                page.title() == "acme: 2026-03-08 00:00 UTC to 2026-04-08 00:00 UTC reconciliation"
+            )
             used = page.locator("#card-used .value")
             assert used.is_visible() and used.inner_text().split() == ["18", "/", "20"]
             assert page.locator("#card-forecast .value").is_visible()

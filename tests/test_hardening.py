@@ -107,7 +107,9 @@ def test_nan_and_infinity_are_not_json(multi, literal):
         int(time.time() * 1000),
         literal,
     )
-    answer = multi.post("/webhooks/events/ev", props, standard_headers(props, "m1", int(time.time())))
+    answer = multi.post(
+        "/webhooks/events/ev", props, standard_headers(props, "m1", int(time.time()))
+    )
     assert_json_4xx(answer, 400, "invalid_json")
     assert multi.count() == 0
 
@@ -180,7 +182,9 @@ def test_event_times_outside_the_window_are_refused(multi, year):
     assert_json_4xx(multi.send(usage("d", ts)), 422, "timestamp_out_of_range")
     event = json.dumps(app_event("u", "e", datetime(year, 6, 1, tzinfo=UTC))).encode()
     headers = standard_headers(event, f"m{year}", int(time.time()))
-    assert_json_4xx(multi.post("/webhooks/events/ev", event, headers), 422, "timestamp_out_of_range")
+    assert_json_4xx(
+        multi.post("/webhooks/events/ev", event, headers), 422, "timestamp_out_of_range"
+    )
     sent_at = int(datetime(year, 6, 1, tzinfo=UTC).timestamp())
     message = json.dumps(cc_message(f"m{year}", "u", sent_at)).encode()
     assert_json_4xx(
@@ -466,3 +470,175 @@ def test_shared_secrets_have_a_minimum_length(db_path, provider, plan, options, 
     with pytest.raises(ConfigError) as info:
         parse_settings(doc, {}, "t")
     assert info.value.key == f"accounts.p.options.{key}"
+
+
+# 0. Metrics never make a delivery fail.
+def test_a_metrics_failure_is_logged_and_the_delivery_stored(live, monkeypatch, caplog):
+    from meterwise.receiver import metrics
+
+    def broken() -> None:
+        raise FileNotFoundError("histogram_123.db")
+
+    monkeypatch.setattr(metrics, "get_metrics", broken)
+    response = live.send(usage("d"))
+    assert response.json() == {"status": "stored", "events": 1}
+    assert live.count() == 1
+    assert "metrics: cannot count" in caplog.text
+
+
+# 11. Config typos fail at start, naming the key.
+@pytest.mark.parametrize(
+    "section,values,key,problem",
+    [
+        ("storage", {"pth": "elsewhere.db"}, "storage.pth", "unknown key"),
+        ("server", {"port": 70000}, "server.port", "between 1 and 65535"),
+        ("server", {"hots": "0.0.0.0"}, "server.hots", "unknown key"),
+        ("receiver", {"max_body": 5}, "receiver.max_body", "unknown key"),
+        ("reconcile", {"scheduler": "false"}, "reconcile.scheduler", "true or false"),
+        ("email", {"host": 25}, "email.host", "non-empty string"),
+        ("email", {"host": "smtp.example", "from": "a@b\r\nBcc: x@y"}, "email.from", "line"),
+        ("email", {"host": "smtp.example", "from": "nobody"}, "email.from", "email address"),
+        ("storage", {"synchronous": "off"}, "storage.synchronous", "one of"),
+        ("storage", {"min_free_mb": -1}, "storage.min_free_mb", ">= 0"),
+    ],
+)
+def test_config_typos_fail_naming_the_key(db_path, section, values, key, problem):
+    doc = base_config(db_path)
+    doc.setdefault(section, {}).update(values)
+    with pytest.raises(ConfigError) as info:
+        parse_settings(doc, {"ACME_WHSEC_2": SECOND_SECRET}, "t")
+    assert info.value.key == key
+    assert problem in str(info.value)
+
+
+def test_absurd_account_and_plan_values_fail_at_start(db_path):
+    doc = base_config(db_path, signature_tolerance_s=99999999999999)
+    with pytest.raises(ConfigError) as info:
+        parse_settings(doc, {"ACME_WHSEC_2": SECOND_SECRET}, "t")
+    assert info.value.key == "accounts.acme.signature_tolerance_s"
+    doc = base_config(db_path)
+    doc["plans"] = {"jaas-basic": {"price": "1e999999"}}
+    with pytest.raises(ConfigError) as info:
+        parse_settings(doc, {"ACME_WHSEC_2": SECOND_SECRET}, "t")
+    assert info.value.key == "plans.jaas-basic.price"
+
+
+def test_meterwise_check_config_refuses_a_typo(tmp_path):
+    from click.testing import CliRunner
+
+    from meterwise.receiver.cli import cli
+
+    path = tmp_path / "m.toml"
+    path.write_text('[storage]\npth = "x.db"\n')
+    out = CliRunner().invoke(cli, ["check-config", "--config", str(path)])
+    assert out.exit_code == 1 and "storage.pth: unknown key" in out.output
+
+
+# 13. CSV cells that a spreadsheet would run are neutralised, in one place.
+def test_exported_devices_cannot_inject_formulas(live, tmp_path):
+    from click.testing import CliRunner
+
+    from meterwise.receiver.cli import cli
+
+    hostile = ['=HYPERLINK("http://x","y")', "=cmd|' /C calc'!A0", "+1+1", "@SUM(A1)", "-2+3"]
+    ts = int(time.time() * 1000)
+    for i, device in enumerate(hostile):
+        live.send(envelope("USAGE", ts + i, [{"deviceId": device, "userId": "\tuser"}]))
+    config = tmp_path / "m.toml"
+    config.write_text(
+        f'[storage]\npath = "{live.settings.storage_path}"\n[[accounts]]\nid = "acme"\n'
+        f'provider = "jaas"\nplan = "jaas-basic"\ncycle_anchor = "2026-03-08"\n'
+        f'webhook_secrets = ["{SECRET}"]\n'
+    )
+    out = CliRunner().invoke(cli, ["export", "devices", "acme", "--config", str(config)])
+    assert out.exit_code == 0, out.output
+    import csv
+    import io
+
+    rows = list(csv.reader(io.StringIO(out.output)))[1:]
+    devices = {row[0] for row in rows}
+    assert devices == {"'" + d for d in hostile}
+    assert all(row[3] == "'\tuser" for row in rows)
+    assert all(not row[1].startswith("'") for row in rows)  # our own timestamps untouched
+
+
+def test_the_csv_rule_keeps_plain_numbers():
+    from meterwise.reconciler.csvout import safe_cell
+
+    assert safe_cell("-49.50") == "-49.50"
+    assert safe_cell("-1+2") == "'-1+2"
+    assert safe_cell("=1") == "'=1"
+    assert safe_cell("\rx") == "'\rx"
+    assert safe_cell(7) == 7
+
+
+# 14. A command about one account does not need another account's secrets.
+def test_one_account_commands_resolve_only_their_secrets(tmp_path):
+    from click.testing import CliRunner
+
+    from meterwise.receiver.cli import cli
+
+    config = tmp_path / "m.toml"
+    config.write_text(
+        f'[storage]\npath = "{tmp_path / "x.db"}"\n'
+        '[[accounts]]\nid = "alerty"\nprovider = "jaas"\nplan = "jaas-basic"\n'
+        f'cycle_anchor = "2026-03-08"\nwebhook_secrets = ["{SECRET}"]\n'
+        '[[accounts]]\nid = "other"\nprovider = "jaas"\nplan = "jaas-basic"\n'
+        'cycle_anchor = "2026-03-08"\nwebhook_secrets = ["env:UNSET_SECRET_FOR_OTHER"]\n'
+    )
+    env = {"UNSET_SECRET_FOR_OTHER": ""}
+    runner = CliRunner()
+    out = runner.invoke(cli, ["export", "devices", "alerty", "--config", str(config)], env=env)
+    assert out.exit_code == 0, out.output
+    out = runner.invoke(cli, ["report", "alerty", "--config", str(config)], env=env)
+    assert out.exit_code == 0, out.output
+    out = runner.invoke(cli, ["report", "other", "--config", str(config)], env=env)
+    assert out.exit_code == 1 and "UNSET_SECRET_FOR_OTHER is not set" in out.output
+    out = runner.invoke(cli, ["check-config", "--config", str(config)], env=env)
+    assert out.exit_code == 1  # serve and check-config need every account
+
+
+# 14. Dates in the account's time zone; one percentage rule.
+def test_emails_show_the_cycle_in_the_account_time_zone(db_path, smtp, clock):
+    from meterwise.receiver.db import connect
+    from meterwise.reconciler.job import run_reconciliation
+    from meterwise.reconciler.mailer import SmtpMailer
+
+    doc = base_config(
+        db_path,
+        cycle_anchor="2026-11-08",
+        timezone="Europe/Berlin",
+        alert_emails=["ops@example.com"],
+    )
+    doc["email"] = {"host": "127.0.0.1", "port": smtp.port, "from": "mw@example.com"}
+    settings = parse_settings(doc, {"ACME_WHSEC_2": SECOND_SECRET}, "t")
+    server = LiveServer(settings, clock)
+    server.thread.start()
+    try:
+        start = datetime(2026, 11, 7, 23, 0, tzinfo=UTC)  # Nov 8 00:00 in Berlin
+        clock.fixed = (start + timedelta(days=1)).timestamp()
+        for i in range(299):  # 299 of 300: 99.67%, which is "99%" under the one rule
+            ts = int((start + timedelta(hours=2, seconds=i)).timestamp() * 1000)
+            assert server.send(usage(f"d{i}", ts), t=int(clock.fixed)).status_code == 200
+        db = connect(settings.storage_path)
+        now = start + timedelta(days=1)
+        run_reconciliation(db, settings, SmtpMailer(settings.email), now)
+        subject = smtp.messages[-1][1]["Subject"]
+        assert "MAU 99% of 300" in subject, subject
+        text = smtp.messages[-1][1].get_body(("plain",)).get_content()
+        assert "cycle Nov 8 to Dec 8" in text, text
+        run_reconciliation(db, settings, SmtpMailer(settings.email), start + timedelta(days=31))
+        subjects = [m["Subject"] for _, m in smtp.messages]
+        assert any("cycle Nov 8 to Dec 8 closed" in s for s in subjects), subjects
+    finally:
+        server.server.shutdown()
+
+
+def test_the_percentage_rule_rounds_down_everywhere():
+    from decimal import Decimal
+
+    from meterwise.reconciler.display import percent
+
+    assert percent(Decimal("299"), 300) == 99
+    assert percent(300, 300) == 100
+    assert percent(Decimal("0.5"), 1000) == 0

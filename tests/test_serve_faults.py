@@ -123,6 +123,11 @@ def trickle(port: int, stop: threading.Event, results: list[bytes]) -> None:
                 data = sock.recv(4096)
             except TimeoutError:
                 continue
+            while b"}" not in data:  # the JSON body may come in a later segment
+                more = sock.recv(4096)
+                if not more:
+                    break
+                data += more
             results.append(data)
             return
     except OSError:
@@ -135,9 +140,7 @@ def test_slow_clients_neither_hold_ingest_nor_a_thread_for_long(tmp_path):
     server = Server(tmp_path, workers=2, extra="[receiver]\nread_timeout_s = 3\n")
     stop = threading.Event()
     results: list[bytes] = []
-    slow = [
-        threading.Thread(target=trickle, args=(server.port, stop, results)) for _ in range(6)
-    ]
+    slow = [threading.Thread(target=trickle, args=(server.port, stop, results)) for _ in range(6)]
     try:
         for t in slow:
             t.start()
