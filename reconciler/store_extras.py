@@ -74,12 +74,17 @@ def system_only_by_type(
 
 
 def segments(db: Any, account: str, start_ms: int, end_ms: int, prop: str) -> dict[str, int]:
-    """Distinct users per value of an event property in [start, end)."""
+    """Distinct users per value of an event property in [start, end).
+
+    Rows stored by 0.1 may hold non-standard JSON (``NaN``): they count as "(none)" instead
+    of failing the whole report.
+    """
     return {
         ("(none)" if v is None else str(v)): int(n)
         for v, n in rows(
             db,
-            "SELECT json_extract(properties, ?) AS v, count(DISTINCT user_id) FROM "
+            "SELECT CASE WHEN json_valid(properties) THEN json_extract(properties, ?) END AS v, "
+            "count(DISTINCT user_id) FROM "
             "custom_events WHERE account = ? AND ts_ms >= ? AND ts_ms < ? GROUP BY v "
             "ORDER BY 2 DESC, 1",
             (f'$."{prop}"', account, start_ms, end_ms),

@@ -642,3 +642,16 @@ def test_the_percentage_rule_rounds_down_everywhere():
     assert percent(Decimal("299"), 300) == 99
     assert percent(300, 300) == 100
     assert percent(Decimal("0.5"), 1000) == 0
+
+
+def test_a_nan_property_stored_by_release_0_1_does_not_break_segments(multi):
+    from meterwise.receiver.db import connect
+    from meterwise.reconciler import store_extras
+
+    body = json.dumps(app_event("u1", "m", NOW, plan="pro")).encode()
+    assert multi.post("/webhooks/events/ev", body, standard_headers(body, "m1", int(time.time())))
+    db = connect(multi.settings.storage_path)
+    db.conn.execute("UPDATE custom_events SET properties = '{\"plan\": NaN}'")  # as 0.1 stored
+    start = int((NOW - timedelta(days=1)).timestamp() * 1000)
+    end = int((NOW + timedelta(days=1)).timestamp() * 1000)
+    assert store_extras.segments(db, "ev", start, end, "plan") == {"(none)": 1}
