@@ -137,8 +137,7 @@ def report_page(account_id: str) -> ResponseReturnValue:
     from meterwise.reconciler.html import render_html
 
     report = _report(account_id, allow_query_token=True)
-    plan = _settings().catalog.get(report.plan_id) if report.plan_id else None
-    page = render_html(report, plan.overage_rates if plan else None)
+    page = render_html(report, _settings().catalog)
     return Response(
         page,
         mimetype="text/html",

@@ -1,4 +1,10 @@
-"""What the cycle will cost if nothing changes, or if the account upgrades now. Pure."""
+"""What the next invoice will be if nothing changes, or if the account upgrades now. Pure.
+
+Every option is a whole projected invoice built by `projection.course_invoice`, i.e. by the
+invoice builder itself: subscription of the next cycle, proration, overage (frozen before an
+upgrade, never waived) and usage charges. So the advice equals, to the cent, the invoice the
+account gets if it takes the advice and the forecast comes true.
+"""
 
 from __future__ import annotations
 
@@ -7,71 +13,65 @@ from datetime import datetime
 from decimal import Decimal
 
 from meterwise.config.plans import Catalog
-from meterwise.reconciler.invoice import CENT, distinct_overage
-from meterwise.reconciler.models import PlanPeriod, Report
+from meterwise.reconciler.models import Invoice, PlanPeriod, Report
+from meterwise.reconciler.projection import course_invoice
 
 
 @dataclass(frozen=True, slots=True)
 class Option:
-    """The projected cost of this cycle on one course of action."""
+    """One course of action and the next invoice it leads to."""
 
     plan_id: str
     action: str
-    cycle_cost: Decimal
-    overage: Decimal
+    invoice: Invoice
     next_cycle_fee: Decimal
+    downgrade_plan: str | None = None  # when going back next cycle makes it cheaper
+    downgrade_total: Decimal | None = None
 
+    @property
+    def total(self) -> Decimal:
+        """The next invoice's total on this course."""
+        return self.invoice.total
 
-def _cost(
-    report: Report,
-    periods: tuple[PlanPeriod, ...],
-    catalog: Catalog,
-    metric: str,
-    used: int,
-    forecast: int,
-    now: datetime,
-) -> tuple[Decimal, Decimal]:
-    now_ms = int(now.timestamp() * 1000)
-    end_ms = int(report.cycle.end.timestamp() * 1000)
-    over = distinct_overage(
-        periods, catalog, metric, lambda ms: used if ms <= now_ms else forecast, end_ms
-    )
-    overage = sum(
-        (
-            Decimal(u) * catalog.get(p.plan_id).overage_rates.get(metric, Decimal(0))
-            for p, u in over
-        ),
-        Decimal(0),
-    )
-    fees = catalog.get(periods[0].plan_id).price  # paid up front for the cycle
-    for old, new in zip(periods, periods[1:], strict=False):
-        share = report.cycle.fraction_left(new.start)
-        fees += share * (catalog.get(new.plan_id).price - catalog.get(old.plan_id).price)
-    return (fees + overage).quantize(CENT), overage.quantize(CENT)
+    @property
+    def best_total(self) -> Decimal:
+        """The total of the cheaper variant (downgrading again next cycle, when offered)."""
+        return min(self.total, self.downgrade_total or self.total)
+
+    def charges(self, prefix: str) -> Decimal:
+        """The sum of the invoice lines whose code starts with ``prefix``."""
+        lines = self.invoice.lines
+        return sum((ln.amount for ln in lines if ln.code.startswith(prefix)), Decimal(0))
 
 
 def recommend(report: Report, catalog: Catalog, now: datetime, metric: str = "mau") -> list[Option]:
-    """Options sorted cheapest first: stay on the plan, or upgrade now to each dearer plan.
-
-    Uses the invoice rules: proration to the second, and overage before an upgrade frozen at
-    the old plan's rate, never waived.
-    """
+    """Options cheapest first: stay on the course, or upgrade now to each dearer plan."""
     m = report.metric(metric)
     if m is None or m.forecast is None or not report.periods or report.plan_id is None:
         return []
-    used, forecast = int(m.usage.used), max(int(m.forecast.value), int(m.usage.used))
     current = catalog.get(report.plan_id)
+    stay = course_invoice(report, catalog, now, report.periods, report.next_plan)
+    fee = catalog.get(report.next_plan).price if report.next_plan else Decimal(0)
+    options = [Option(current.id, f"stay on {current.name}", stay, fee)]
     live = tuple(p for p in report.periods if p.start < now)
-    stay = live[:-1] + (PlanPeriod(live[-1].plan_id, live[-1].start, report.cycle.end),)
-    cost, overage = _cost(report, stay, catalog, metric, used, forecast, now)
-    options = [Option(current.id, f"stay on {current.name}", cost, overage, current.price)]
     for plan in catalog.for_provider(current.provider):
         if plan.price <= current.price or plan.allowance(metric) is None:
             continue
-        periods = live[:-1] + (
+        course = live[:-1] + (
             PlanPeriod(live[-1].plan_id, live[-1].start, now),
             PlanPeriod(plan.id, now, report.cycle.end),
         )
-        cost, overage = _cost(report, periods, catalog, metric, used, forecast, now)
-        options.append(Option(plan.id, f"upgrade now to {plan.name}", cost, overage, plan.price))
-    return sorted(options, key=lambda o: (o.cycle_cost, o.next_cycle_fee))
+        keep = course_invoice(report, catalog, now, course, plan.id)
+        back = course_invoice(report, catalog, now, course, current.id)
+        cheaper = back.total < keep.total
+        options.append(
+            Option(
+                plan.id,
+                f"upgrade now to {plan.name}",
+                keep,
+                plan.price,
+                current.id if cheaper else None,
+                back.total if cheaper else None,
+            )
+        )
+    return sorted(options, key=lambda o: (o.best_total, o.next_cycle_fee))

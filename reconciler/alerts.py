@@ -13,7 +13,8 @@ from decimal import Decimal
 
 from meterwise.config.plans import Catalog
 from meterwise.config.settings import AlertRules
-from meterwise.reconciler.models import MetricReport, Report
+from meterwise.reconciler.models import Report
+from meterwise.reconciler.projection import overage_amount, projected_invoice
 
 CONFIDENCE_RANK = {"low": 0, "medium": 1, "high": 2}
 
@@ -34,14 +35,6 @@ def _share(level: Decimal) -> str:
     return f"{(level * 100).normalize():f}%"
 
 
-def projected_overage(m: MetricReport, rate: Decimal) -> Decimal:
-    """Overage amount so far plus what the forecast adds by the end of the cycle."""
-    if m.allowance is None or m.forecast is None:
-        return m.overage_amount
-    extra = max(Decimal(0), m.forecast.value - max(Decimal(m.allowance), m.usage.used))
-    return m.overage_amount + extra * rate
-
-
 def evaluate(
     report: Report,
     rules: AlertRules,
@@ -52,6 +45,7 @@ def evaluate(
     """The alerts this report raises that have not fired yet in its cycle."""
     alerts: list[Alert] = []
     plan = catalog.get(report.plan_id) if report.plan_id else None
+    projected = projected_invoice(report, catalog, report.as_of)
     for m in report.metrics:
         if not m.allowance:
             continue
@@ -100,8 +94,7 @@ def evaluate(
                     )
                 )
         if rules.overage_amount_alert is not None and plan is not None:
-            rate = plan.overage_rates.get(name, Decimal(0))
-            amount = projected_overage(m, rate)
+            amount = overage_amount(projected, name)
             if amount >= rules.overage_amount_alert and (name, "cost", "projected") not in fired:
                 alerts.append(
                     Alert(

@@ -76,8 +76,7 @@ def report_command(
     elif fmt == "html":
         from meterwise.reconciler.html import render_html
 
-        plan = settings.catalog.get(report.plan_id) if report.plan_id else None
-        text = render_html(report, plan.overage_rates if plan else None)
+        text = render_html(report, settings.catalog)
     else:
         text = render_table(report)
     if output:

@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
 from decimal import Decimal
 from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from meterwise.reconciler.alerts import projected_overage
+from meterwise.config.plans import Catalog
 from meterwise.reconciler.audit_view import comparison_dict, money
 from meterwise.reconciler.chart import burnup_svg
 from meterwise.reconciler.display import local, percent, stamp
 from meterwise.reconciler.models import Report
+from meterwise.reconciler.projection import projected_overage
 from meterwise.reconciler.report import extra_lines, number
 
 _ENV = Environment(
@@ -24,10 +24,10 @@ _ENV = Environment(
 )
 
 
-def render_html(report: Report, rates: Mapping[str, Decimal] | None = None) -> str:
+def render_html(report: Report, catalog: Catalog | None = None) -> str:
     """The report page: cards, burn-up chart, metrics, invoice, comparison, checks.
 
-    ``rates`` are the plan's overage rates, for the projected overage on the invoice card.
+    ``catalog`` gives the projected overage on the invoice card (the projected invoice's).
     """
     main = report.metrics[0] if report.metrics else None
     chart = ""
@@ -42,8 +42,8 @@ def render_html(report: Report, rates: Mapping[str, Decimal] | None = None) -> s
         )
     c = report.cycle
     projected = Decimal(0)
-    if main is not None and rates:
-        projected = projected_overage(main, rates.get(main.usage.name, Decimal(0)))
+    if main is not None and catalog is not None and report.plan_id and not report.closed:
+        projected = projected_overage(report, catalog, report.as_of, main.usage.name)
     shown = [m for m in report.metrics if m.allowance is not None or m.usage.used]
     return _ENV.get_template("report.html").render(
         r=report,

@@ -68,7 +68,7 @@ def build_invoice(
             )
         )
     for old, new in zip(periods, periods[1:], strict=False):
-        share = cycle.fraction_left(new.start)
+        share = cycle.fraction_left(new.start, tz)
         old_plan, new_plan = catalog.get(old.plan_id), catalog.get(new.plan_id)
         lines.append(
             line(

@@ -6,15 +6,15 @@ import hashlib
 import html
 from collections.abc import Sequence
 from datetime import datetime
-from decimal import Decimal
 
 from meterwise.config.plans import Catalog
 from meterwise.reconciler.advice import Option
-from meterwise.reconciler.alerts import Alert, projected_overage
+from meterwise.reconciler.alerts import Alert
 from meterwise.reconciler.audit_view import money
 from meterwise.reconciler.display import date_only, day, percent, stamp
 from meterwise.reconciler.mailer import OutgoingEmail
 from meterwise.reconciler.models import Report
+from meterwise.reconciler.projection import overage_amount, projected_invoice, projected_overage
 from meterwise.reconciler.report import extra_lines, number
 
 # Report views worth repeating in a warning (the month history stays in the report).
@@ -36,9 +36,7 @@ def subject_line(report: Report, catalog: Catalog, metric: str = "mau") -> str:
     text = f"[Meterwise] {report.account}: {metric.upper()} {pct}% of {m.allowance}"
     if m.forecast is not None:
         text += f", projected {number(m.forecast.value)} by {day(report.cycle.end, tz)}"
-    plan = catalog.get(report.plan_id) if report.plan_id else None
-    rate = plan.overage_rates.get(metric, Decimal(0)) if plan else Decimal(0)
-    amount = projected_overage(m, rate)
+    amount = projected_overage(report, catalog, report.as_of, metric)
     if amount > 0:
         text += f" (+${money(amount)} overage)"
     return text
@@ -53,6 +51,7 @@ def _lines(
 ) -> list[str]:
     days_left = max(0.0, (report.cycle.end - now).total_seconds() / 86400)
     tz = report.timezone
+    projected = projected_invoice(report, catalog, report.as_of)
     plan = catalog.get(report.plan_id) if report.plan_id else None
     out = [
         f"{report.account}: {plan.name if plan else 'no plan'}, cycle "
@@ -66,7 +65,6 @@ def _lines(
     for m in report.metrics:
         if m.allowance is None and m.usage.used == 0:
             continue
-        rate = plan.overage_rates.get(m.usage.name, Decimal(0)) if plan else Decimal(0)
         line = f"{m.usage.name}: {number(m.usage.used)} used"
         if m.allowance:
             line += f" of {m.allowance} ({percent(m.usage.used, m.allowance)}%)"
@@ -85,7 +83,7 @@ def _lines(
         if m.allowance:
             out.append(
                 f"  overage so far ${money(m.overage_amount)}, projected "
-                f"${money(projected_overage(m, rate))}"
+                f"${money(overage_amount(projected, m.usage.name))}"
             )
     for name, value in report.extras.items():
         if name in EMAIL_EXTRAS:
@@ -93,16 +91,28 @@ def _lines(
     if options:
         out += [
             "",
-            "What this cycle will cost (invoice rules: proration to the second, "
-            "overage before an upgrade is never waived):",
+            "The next invoice if the forecast holds (the invoice rules: next cycle's fee, "
+            "proration by days, overage before an upgrade never waived, usage charges):",
         ]
         for o in options:
-            out.append(
-                f"  {o.action}: ${money(o.cycle_cost)} this cycle (overage "
-                f"${money(o.overage)}; next cycle fee ${money(o.next_cycle_fee)})"
+            line = (
+                f"  {o.action}: ${money(o.total)} (overage ${money(o.charges('overage:'))}, "
+                f"usage ${money(o.charges('usage:'))}, next cycle fee ${money(o.next_cycle_fee)})"
             )
+            if o.downgrade_plan and o.downgrade_total is not None:
+                back = catalog.get(o.downgrade_plan).name
+                line += f"; ${money(o.downgrade_total)} if you go back to {back} next cycle"
+            out.append(line)
         best = options[0]
-        out += ["", f"Recommendation: {best.action} (cheapest, ${money(best.cycle_cost)})."]
+        then = (
+            f", then back to {catalog.get(best.downgrade_plan).name} next cycle"
+            if best.downgrade_plan and best.best_total < best.total
+            else ""
+        )
+        out += [
+            "",
+            f"Recommendation: {best.action}{then} (cheapest, ${money(best.best_total)}).",
+        ]
     return out
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, tzinfo
 from decimal import Decimal
 from typing import Any
 
@@ -20,10 +20,16 @@ class BillingCycle:
         """True when ``instant`` falls inside the cycle."""
         return self.start <= instant < self.end
 
-    def fraction_left(self, instant: datetime) -> Decimal:
-        """The share of the cycle after ``instant``, exact to the second."""
-        total = int((self.end - self.start).total_seconds())
-        left = int((self.end - instant).total_seconds())
+    def fraction_left(self, instant: datetime, tz: tzinfo = UTC) -> Decimal:
+        """The share of the cycle after ``instant``, in days of the account's time zone ``tz``
+        (wall-clock time, to the second): an upgrade at local midnight with 14 of 28 days left
+        is exactly 1/2, also when a DST change makes one of those days 23 or 25 hours long."""
+
+        def wall(when: datetime) -> datetime:
+            return when.astimezone(tz).replace(tzinfo=None)
+
+        total = int((wall(self.end) - wall(self.start)).total_seconds())
+        left = int((wall(self.end) - wall(instant)).total_seconds())
         return Decimal(max(0, min(left, total))) / Decimal(total)
 
     @property
@@ -178,6 +184,12 @@ class Report:
     burnup: tuple[int, ...] = ()  # cumulative distinct users per cycle day, up to as_of
     rooms: tuple[tuple[str, int], ...] = ()  # MAU first counted per room, top first
     timezone: str = "UTC"  # the account's: every date shown to people is local
+    # Overage units per metric and plan period as of ``as_of`` (frozen at each plan switch),
+    # and the plan of the next cycle: what a projection of the invoice starts from.
+    overage_by_period: Mapping[str, tuple[tuple[PlanPeriod, int], ...]] = field(
+        default_factory=dict
+    )
+    next_plan: str | None = None
 
     def metric(self, name: str) -> MetricReport | None:
         """The named metric, if the report has it."""

@@ -54,10 +54,12 @@ def compute_report(
     account = get_account(settings, account_id)
     catalog = settings.catalog
     cycle = cycle_for(settings, account, cycle_date if cycle_date else as_of)
-    eval_at = min(max(as_of, cycle.start), cycle.end)
+    # Nothing is billed or counted before signup: the cycle that holds the cycle_anchor.
+    before_signup = cycle.end <= cycle_for(settings, account, account.cycle_anchor).start
+    eval_at = cycle.start if before_signup else min(max(as_of, cycle.start), cycle.end)
     eval_ms, start_ms = to_ms(eval_at), to_ms(cycle.start)
     timeline = build_timeline(account, catalog)
-    periods = plan_periods(timeline, cycle)
+    periods = () if before_signup else plan_periods(timeline, cycle)
     live = [p for p in periods if p.start < eval_at] or list(periods[:1])
     plan_id = live[-1].plan_id if live else None
     plan = catalog.get(plan_id) if plan_id else None
@@ -68,6 +70,11 @@ def compute_report(
     metrics: list[MetricReport] = []
     overage: dict[str, list[tuple[PlanPeriod, int]]] = {}
     notes: list[str] = []
+    if before_signup:
+        notes.append(
+            f"this cycle ends before the account's cycle_anchor {account.cycle_anchor}: "
+            "nothing is counted or billed before signup"
+        )
     burnup: tuple[int, ...] = ()
     for metric in hooks.distinct:
         line, per_period, new = distinct_metric(
@@ -92,9 +99,8 @@ def compute_report(
         metrics.append(MetricReport(m_usage, None, Decimal(0), Decimal(0), forecast))
         if rate is None and m_usage.used > 0:
             notes.append(f"{m_usage.name}: no rate in plan {plan_id}, not invoiced")
-    invoice = build_invoice(
-        cycle, periods, timeline.plan_at(cycle.end), catalog, overage, usage, account.tz
-    )
+    next_plan = None if before_signup else timeline.plan_at(cycle.end)
+    invoice = build_invoice(cycle, periods, next_plan, catalog, overage, usage, account.tz)
     attribution: tuple[Any, ...] = ()
     if hooks.attribution and plan is not None:
         allowance = plan.allowance("mau") or 1
@@ -129,4 +135,6 @@ def compute_report(
         burnup=burnup,
         rooms=tuple(store_extras.mau_by_room(db, account.id, start_ms, eval_ms)),
         timezone=account.timezone,
+        overage_by_period={k: tuple(v) for k, v in overage.items()},
+        next_plan=next_plan,
     )

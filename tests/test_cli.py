@@ -104,7 +104,7 @@ def test_report_formats(tmp_path):
     assert "mau" in out and "invoice issued 2026-04-08" in out and "user-a" in out
 
     # Rebuild after changing the anchor moves the first-seen rows to the new cycles.
-    config = write_config(tmp_path, "2026-03-15")
+    config = write_config(tmp_path, "2026-02-15")
     code, out = run("rebuild", "--config", str(config))
     assert code == 0 and "acme: replayed 6 events, 3 first-seen rows" in out
     code, out = run(

@@ -1,0 +1,200 @@
+"""Numbers and warnings at the edges: upgrades, signup, proration days, projected invoices.
+
+Each test sends signed webhooks through the real receiver, then reads the report, the advice
+or the email the way a user does.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+
+from meterwise.config.settings import parse_settings
+from meterwise.receiver.db import connect
+from meterwise.receiver.testing import envelope
+from meterwise.reconciler.advice import recommend
+from meterwise.reconciler.message import subject_line
+from meterwise.reconciler.projection import projected_invoice, projected_overage
+from meterwise.reconciler.reconcile import compute_report
+from tests.conftest import SECOND_SECRET, LiveServer, base_config
+
+ENV = {"ACME_WHSEC_2": SECOND_SECRET}
+
+
+def ms(when: datetime) -> int:
+    return int(when.timestamp() * 1000)
+
+
+def start_live(db_path, clock, **account):
+    server = LiveServer(parse_settings(base_config(db_path, **account), ENV, "t"), clock)
+    server.thread.start()
+    return server
+
+
+def devices(live: LiveServer, when: datetime, names: list[str], session: str = "s") -> None:
+    """One USAGE webhook listing ``names`` (in chunks: a real meeting lists its devices)."""
+    for i in range(0, len(names), 100):
+        chunk = [{"deviceId": n} for n in names[i : i + 100]]
+        doc = envelope("USAGE", ms(when) + i, chunk, session_id=f"{session}-{i}")
+        assert live.send(doc).status_code == 200
+
+
+def recording(live: LiveServer, when: datetime, seconds: int, session: str) -> None:
+    doc = envelope(
+        "RECORDING_UPLOADED",
+        ms(when),
+        {"durationSec": seconds, "recordingSessionId": f"rec-{session}"},
+        session_id=session,
+    )
+    assert live.send(doc).status_code == 200
+
+
+FAQ = [{"at": "2026-03-23T12:00:00Z", "plan": "jaas-standard"}]
+CYCLE = datetime(2026, 3, 8, tzinfo=UTC)
+
+
+# 2. A projected overage never counts overage frozen before an upgrade twice.
+def test_projected_overage_counts_frozen_overage_once(db_path, clock):
+    live = start_live(db_path, clock, plan_changes=FAQ)
+    try:
+        devices(live, CYCLE + timedelta(days=1), [f"b{i}" for i in range(500)])
+        for day in range(16, 24):  # steady growth after the upgrade
+            names = [f"a{day}-{i}" for i in range(150)]
+            devices(live, CYCLE + timedelta(days=day, hours=10), names, f"d{day}")
+        db = connect(live.settings.storage_path)
+        now = CYCLE + timedelta(days=24)
+        report = compute_report(db, live.settings, "acme", now)
+        mau = report.metric("mau")
+        assert mau is not None and mau.forecast is not None
+        forecast = int(max(mau.usage.used, mau.forecast.value))
+        assert forecast > 1700  # the forecast crosses Standard's 1,500 after 200 frozen units
+        catalog = live.settings.catalog
+        rate = catalog.get("jaas-standard").overage_rates["mau"]
+        # The invoice rule: 200 units frozen at Basic's $0.99, then only what exceeds
+        # 200 + 1,500 at Standard's rate. Never 200 again.
+        expected = Decimal(200) * Decimal("0.99") + (forecast - 1700) * rate
+        assert projected_overage(report, catalog, now, "mau") == expected.quantize(Decimal("0.01"))
+        assert f"(+${expected:.2f} overage)" in subject_line(report, catalog)
+    finally:
+        live.server.shutdown()
+
+
+# 3 and 18. The advice is the invoice the account gets if it takes it, usage charges included.
+def test_advice_is_the_next_invoice_to_the_cent_with_usage_charges(db_path, clock):
+    live = start_live(db_path, clock)
+    try:
+        devices(live, CYCLE + timedelta(days=2), [f"d{i}" for i in range(997)])
+        db = connect(live.settings.storage_path)
+        catalog = live.settings.catalog
+        now = datetime(2026, 3, 23, 7, 11, 13, tzinfo=UTC)  # an odd instant: odd proration
+        # Nothing more arrives: the cycle's final figures are known, so the forecast holds.
+        report = compute_report(db, live.settings, "acme", now)
+        mau = report.metric("mau")
+        assert mau is not None and mau.forecast is not None
+        options = {o.plan_id: o for o in recommend(report, catalog, now)}
+        stay = options["jaas-basic"]
+        assert "jaas-standard" in options and "jaas-business" in options
+        standard = options["jaas-standard"]
+        # Take the advice: upgrade to Standard at `now`; the real invoice at cycle end.
+        taken = parse_settings(
+            base_config(db_path, plan_changes=[{"at": now.isoformat(), "plan": "jaas-standard"}]),
+            ENV,
+            "t",
+        )
+        final = compute_report(
+            db, taken, "acme", CYCLE + timedelta(days=31, hours=2), date(2026, 3, 20)
+        )
+        # All 997 devices came on day 2: the forecast holds at 997, so the advice is exact.
+        assert mau.forecast.value == mau.usage.used == 997
+        assert final.invoice.total == standard.total
+        assert final.invoice.lines == standard.invoice.lines
+        taken_now = compute_report(db, taken, "acme", now)  # the same path, before the end
+        assert projected_invoice(taken_now, catalog, now).total == standard.total
+        # Staying: the real invoice of the cycle (no more usage) against the stay option.
+        closed = compute_report(
+            db, live.settings, "acme", CYCLE + timedelta(days=31, hours=2), date(2026, 3, 20)
+        )
+        assert closed.invoice.total == stay.total
+        # Downgrading again next cycle is offered when it is cheaper.
+        assert standard.downgrade_plan == "jaas-basic"
+        assert standard.downgrade_total == standard.total - Decimal("499.00") + Decimal("99.00")
+    finally:
+        live.server.shutdown()
+
+
+def test_the_alert_email_states_every_option_as_a_whole_invoice(db_path, clock, smtp):
+    from meterwise.reconciler.job import run_reconciliation
+    from meterwise.reconciler.mailer import SmtpMailer
+
+    doc = base_config(db_path, alert_emails=["ops@example.com"])
+    doc["email"] = {"host": "127.0.0.1", "port": smtp.port, "from": "mw@example.com"}
+    settings = parse_settings(doc, ENV, "t")
+    live = LiveServer(settings, clock)
+    live.thread.start()
+    try:
+        devices(live, CYCLE + timedelta(days=2), [f"d{i}" for i in range(400)])
+        recording(live, CYCLE + timedelta(days=2), 6000, "r1")
+        db = connect(settings.storage_path)
+        now = CYCLE + timedelta(days=4)
+        run_reconciliation(db, settings, SmtpMailer(settings.email), now)
+        text = smtp.messages[0][1].get_body(("plain",)).get_content()
+        report = compute_report(db, settings, "acme", now)
+        options = recommend(report, settings.catalog, now)
+        for option in options:
+            usage = option.charges("usage:recording_minutes")
+            assert usage >= Decimal("1.00")  # 100 minutes so far at $0.01, and the forecast's
+            assert f"{option.action}: ${option.total:.2f} (overage " in text
+            assert f"usage ${usage:.2f}" in text
+        assert len({o.charges("usage:") for o in options}) == 1  # the same usage on every course
+        assert "if you go back to JaaS Basic next cycle" in text
+    finally:
+        live.server.shutdown()
+
+
+# 11. Nothing is billed or counted before signup.
+def test_cycles_before_the_cycle_anchor_bill_nothing(db_path, clock):
+    live = start_live(db_path, clock, cycle_anchor="2026-03-08")
+    try:
+        devices(live, datetime(2026, 2, 20, tzinfo=UTC), ["early-1", "early-2"])
+        db = connect(live.settings.storage_path)
+        before = compute_report(
+            db, live.settings, "acme", datetime(2026, 3, 9, tzinfo=UTC), date(2026, 2, 20)
+        )
+        assert before.invoice.lines == ()
+        mau = before.metric("mau")
+        assert mau is not None and mau.usage.used == 0
+        assert any("before the account's cycle_anchor" in n for n in before.notes)
+        first = compute_report(db, live.settings, "acme", datetime(2026, 4, 9, tzinfo=UTC))
+        assert first.invoice.total == Decimal("99.00")
+    finally:
+        live.server.shutdown()
+
+
+# 14. Proration counts days in the account's time zone, across a DST change too.
+@pytest.mark.parametrize("timezone", ["America/New_York", "UTC"])
+def test_proration_counts_local_days_across_dst(db_path, clock, timezone):
+    # New York: the cycle Feb 21 - Mar 21 2026 holds the DST change of Mar 8 (a 23-hour day).
+    from zoneinfo import ZoneInfo
+
+    tz = ZoneInfo(timezone)
+    upgrade = datetime(2026, 3, 7, tzinfo=tz)  # local midnight, 14 of 28 days left
+    live = start_live(
+        db_path,
+        clock,
+        cycle_anchor="2026-02-21",
+        timezone=timezone,
+        plan_changes=[{"at": upgrade.isoformat(), "plan": "jaas-standard"}],
+    )
+    try:
+        devices(live, datetime(2026, 2, 22, 12, tzinfo=UTC), ["d1"])
+        db = connect(live.settings.storage_path)
+        report = compute_report(
+            db, live.settings, "acme", datetime(2026, 3, 22, 12, tzinfo=UTC), date(2026, 3, 1)
+        )
+        lines = {ln.code: ln.amount for ln in report.invoice.lines}
+        assert lines["proration_charge"] == Decimal("249.50")
+        assert lines["proration_credit"] == Decimal("-49.50")
+    finally:
+        live.server.shutdown()
