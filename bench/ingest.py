@@ -126,7 +126,8 @@ signature_tolerance_s = 3600
     reqfile = work / "requests.tsv"
     make_requests(reqfile, 200_000)
     print(
-        f"ingest bench: {tool}, {args.workers} sync workers, {args.connections} connections, "
+        f"ingest bench: {tool}, {args.workers} gthread workers x 8 threads, "
+        f"{args.connections} connections, "
         f"{args.seconds} s x {args.rounds} rounds each, synchronous={args.synchronous}"
     )
     results: dict[str, list[dict]] = {"bare": [], "meterwise": []}

@@ -1,7 +1,11 @@
 """Alert rules over a report: thresholds, forecast crossing, projected cost. Pure.
 
-Each rule fires at most once per account, cycle, metric and level; the caller stores what
-fired (``fired``) and a new cycle re-arms everything because the cycle is part of the key.
+Each rule fires at most once per account, cycle, metric, level and allowance; the caller
+stores what fired (``fired``). A new cycle re-arms everything because the cycle is part of the
+key, and so does a plan change inside the cycle: every level carries the plan and allowance it
+was measured against (``0.5@jaas-standard:1500``), so the 50/80/100% warnings of a new plan
+come after an upgrade. Keys written by release 0.1 carry no plan; they count as fired for the
+allowance in force until a key with a plan is written in that cycle.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from decimal import Decimal
 
 from meterwise.config.plans import Catalog
 from meterwise.config.settings import AlertRules
+from meterwise.reconciler.display import day
 from meterwise.reconciler.models import Report
 from meterwise.reconciler.projection import overage_amount, projected_invoice
 
@@ -46,13 +51,22 @@ def evaluate(
     alerts: list[Alert] = []
     plan = catalog.get(report.plan_id) if report.plan_id else None
     projected = projected_invoice(report, catalog, report.as_of)
+    plan_name = plan.name if plan else "plan"
     for m in report.metrics:
         if not m.allowance:
             continue
         name, used = m.usage.name, m.usage.used
+        arm = f"{report.plan_id}:{m.allowance}"
+        legacy = not any(k[0] == name and "@" in k[2] for k in fired)  # only 0.1's keys so far
+
+        def done(rule: str, level: str, old: str, name: str = name, legacy: bool = legacy) -> bool:
+            return (name, rule, level) in fired or (legacy and (name, rule, old) in fired)
+
         share = used / Decimal(m.allowance)
         new = [
-            t for t in rules.thresholds if share >= t and (name, "threshold", str(t)) not in fired
+            t
+            for t in rules.thresholds
+            if share >= t and not done("threshold", f"{t}@{arm}", str(t))
         ]
         if new:
             top = max(new)
@@ -60,10 +74,10 @@ def evaluate(
                 Alert(
                     name,
                     "threshold",
-                    str(top),
-                    f"{name.upper()} reached {_share(top)} of the allowance "
+                    f"{top}@{arm}",
+                    f"{name.upper()} reached {_share(top)} of the {plan_name} allowance "
                     f"({used} of {m.allowance})",
-                    tuple((name, "threshold", str(t)) for t in new),
+                    tuple((name, "threshold", f"{t}@{arm}") for t in new),
                     10 + int(top * 100),
                 )
             )
@@ -75,19 +89,21 @@ def evaluate(
             and used <= m.allowance
             and CONFIDENCE_RANK[f.confidence] >= CONFIDENCE_RANK[rules.forecast_min_confidence]
         ):
-            previous = forecast_crossings.get(name)
+            previous = forecast_crossings.get(f"{name}@{arm}")
+            if previous is None and legacy:
+                previous = forecast_crossings.get(name)
             moved = previous is not None and previous - f.crossing > timedelta(
                 days=rules.forecast_moved_days
             )
             if previous is None or moved:
-                level = f"forecast@{f.crossing:%Y-%m-%dT%H}"
+                level = f"forecast@{f.crossing:%Y-%m-%dT%H}@{arm}"
                 alerts.append(
                     Alert(
                         name,
                         "forecast",
                         level,
-                        f"{name.upper()} is forecast to exceed {m.allowance} on "
-                        f"{f.crossing:%b %d}"
+                        f"{name.upper()} is forecast to exceed the {plan_name} allowance of "
+                        f"{m.allowance} on {day(f.crossing, report.timezone)}"
                         + (" (earlier than forecast before)" if moved else ""),
                         ((name, "forecast", level),),
                         60,
@@ -95,15 +111,16 @@ def evaluate(
                 )
         if rules.overage_amount_alert is not None and plan is not None:
             amount = overage_amount(projected, name)
-            if amount >= rules.overage_amount_alert and (name, "cost", "projected") not in fired:
+            level = f"projected@{arm}"
+            if amount >= rules.overage_amount_alert and not done("cost", level, "projected"):
                 alerts.append(
                     Alert(
                         name,
                         "cost",
-                        "projected",
-                        f"projected {name} overage ${amount:.2f} reaches your "
+                        level,
+                        f"projected {name} overage ${amount:.2f} on {plan_name} reaches your "
                         f"${rules.overage_amount_alert:.2f} alert",
-                        ((name, "cost", "projected"),),
+                        ((name, "cost", level),),
                         70,
                     )
                 )

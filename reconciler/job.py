@@ -26,11 +26,14 @@ class PassResult:
 
 
 def _crossings(fired: dict[tuple[str, str, str], int]) -> dict[str, datetime]:
+    """The earliest crossing warned of, per ``metric@plan:allowance`` (``metric`` for 0.1)."""
     out: dict[str, datetime] = {}
     for metric, rule, level in fired:
         if rule == "forecast" and level.startswith("forecast@"):
-            at = datetime.fromisoformat(level.removeprefix("forecast@") + ":00+00:00")
-            out[metric] = min(out.get(metric, at), at)
+            when, _, arm = level.removeprefix("forecast@").partition("@")
+            at = datetime.fromisoformat(when + ":00+00:00")
+            key = f"{metric}@{arm}" if arm else metric
+            out[key] = min(out.get(key, at), at)
     return out
 
 

@@ -70,7 +70,7 @@ def test_threshold_email_arrives_with_subject_parts_and_figures(live_small, smtp
     assert msg.get_content_type() == "multipart/alternative"
     text = msg.get_body(("plain",)).get_content()
     html = msg.get_body(("html",)).get_content()
-    assert "MAU reached 90% of the allowance (19 of 20)" in text
+    assert "MAU reached 90% of the Small allowance (19 of 20)" in text
     assert "mau: 19 used of 20 (95%)" in text
     assert "days left" in text and "stay on Small" in text and "upgrade now to Large" in text
     assert "Recommendation:" in text
@@ -149,7 +149,7 @@ def test_several_levels_at_once_make_one_email_naming_the_highest(live_small, sm
     )
     assert len(smtp.messages) == 1
     text = smtp.texts()[0]
-    assert "MAU reached 100% of the allowance (21 of 20)" in text
+    assert "MAU reached 100% of the Small allowance (21 of 20)" in text
     assert "reached 50%" not in text
     assert "(+$" in smtp.messages[0][1]["Subject"]
 
@@ -267,7 +267,7 @@ def test_month_replay_warns_in_order_and_before_the_crossing(db_path, clock, smt
         "100%",
     ]
     crossed_day = thresholds[-1][0]
-    forecasts = [d for d, e in events if "is forecast to exceed 60" in e]
+    forecasts = [d for d, e in events if "is forecast to exceed the Small allowance of 60" in e]
     assert forecasts, events
     assert forecasts[0] < crossed_day  # warned before the overage happened
     print(

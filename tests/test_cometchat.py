@@ -171,7 +171,7 @@ def test_a_month_of_traffic_gives_known_mau_pcc_minutes_and_invoice(chat, smtp):
     run_reconciliation(db, settings, SmtpMailer(settings.email), START + timedelta(days=14))
     assert len(smtp.messages) == 1
     text = smtp.texts()[0]
-    assert "PCC reached 100% of the allowance (62 of 50)" in text
+    assert "PCC reached 100% of the CometChat 1,000 MAU allowance (62 of 50)" in text
     assert "pcc: 62 used of 50" in text
 
 

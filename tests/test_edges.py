@@ -198,3 +198,41 @@ def test_proration_counts_local_days_across_dst(db_path, clock, timezone):
         assert lines["proration_credit"] == Decimal("-49.50")
     finally:
         live.server.shutdown()
+
+
+# 1. Alerts re-arm when the allowance changes, and say which plan they measure against.
+def test_alerts_rearm_after_the_upgrade_they_recommend(db_path, clock, smtp):
+    from meterwise.reconciler.job import run_reconciliation
+    from meterwise.reconciler.mailer import SmtpMailer
+
+    upgrade = CYCLE + timedelta(days=6)
+    doc = base_config(
+        db_path,
+        alert_emails=["ops@example.com"],
+        plan_changes=[{"at": upgrade.isoformat(), "plan": "jaas-standard"}],
+    )
+    doc["email"] = {"host": "127.0.0.1", "port": smtp.port, "from": "mw@example.com"}
+    settings = parse_settings(doc, ENV, "t")
+    live = LiveServer(settings, clock)
+    live.thread.start()
+    try:
+        db = connect(settings.storage_path)
+        seen = 0
+        for day, total in [(2, 200), (4, 320), (8, 800), (12, 1300), (16, 1500), (20, 1600)]:
+            when = CYCLE + timedelta(days=day, hours=9)
+            devices(live, when, [f"d{i}" for i in range(seen, total)], f"day{day}")
+            seen = total
+            run_reconciliation(db, settings, SmtpMailer(settings.email), when + timedelta(hours=1))
+        bodies = [m.get_body(("plain",)).get_content() for _, m in smtp.messages]
+        text = "\n".join(bodies)
+        for share in ("50%", "100%"):  # 320 of 300: one email naming the highest level
+            assert f"reached {share} of the JaaS Basic allowance" in text
+        for share in ("50%", "80%", "100%"):  # the new plan's warnings all come
+            assert f"reached {share} of the JaaS Standard allowance" in text, share
+        standard = [b for b in bodies if "of the JaaS Standard allowance" in b]
+        assert len(standard) >= 3  # 50% at 800, 80% at 1300, 90-100% at 1500
+        # Each level of each plan once.
+        lines = [ln.strip() for b in bodies for ln in b.splitlines() if " reached " in ln]
+        assert len(lines) == len(set(lines))
+    finally:
+        live.server.shutdown()

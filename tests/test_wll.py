@@ -133,7 +133,7 @@ def test_month_gives_mau_with_and_without_system_only_users(loyal, smtp, tmp_pat
         "[Meterwise] loyal: cycle Feb 1 to Mar 1 closed, invoice estimate $250.00",
     ]
     warning = next(t for t in smtp.texts() if "Why you are getting this" in t).replace("\r\n", "\n")
-    assert "MAU reached 80% of the allowance (88 of 100)" in warning
+    assert "MAU reached 80% of the WLL 100 allowance (88 of 100)" in warning
     assert "mau_engaged: 60 used" in warning
     assert "system only users by event type:\n  AUDIENCE_JOINED: 25\n" in warning
     # The CLI shows the same figures.
