@@ -13,6 +13,7 @@ from meterwise.reconciler.models import BillingCycle, MetricUsage
 from meterwise.reconciler.usage import (
     CALL_METRICS,
     call_minutes,
+    in_cycle,
     minutes,
     pair_intervals,
     recording_minutes,
@@ -30,8 +31,17 @@ def per_day(items: list[tuple[int, Decimal]], start_ms: int, days: int) -> list[
     return out
 
 
+LOOKBACK_MS = 35 * store.DAY_MS  # a call that ends in this cycle started at most this early
+
+
 def jaas_sums(
-    db: Any, account: Account, plan: Plan | None, cycle: BillingCycle, eval_ms: int, days: int
+    db: Any,
+    account: Account,
+    plan: Plan | None,
+    cycle: BillingCycle,
+    eval_ms: int,
+    days: int,
+    max_open_s: int = 4 * 3600,
 ) -> list[tuple[MetricUsage, list[Decimal]]]:
     """Every add-on metric of the cycle up to ``eval_ms``, with its per-day series."""
     start_ms, rounding = to_ms(cycle.start), account.recording_rounding
@@ -59,13 +69,15 @@ def jaas_sums(
             [Decimal(0)] * days,
         )
     )
-    calls = store.call_events(db, account.id, start_ms - store.DAY_MS, eval_ms)
-    intervals = [i for i in pair_intervals(calls, eval_ms) if start_ms <= i.start_ms < eval_ms]
+    calls = store.call_events(db, account.id, start_ms - LOOKBACK_MS, eval_ms)
+    intervals = in_cycle(
+        pair_intervals(calls, eval_ms), start_ms, to_ms(cycle.end), eval_ms, max_open_s * 1000
+    )
     for metric, usage in call_minutes(intervals, rounding).items():
         kinds = [k for k, m in CALL_METRICS.items() if m == metric]
         series = per_day(
             [
-                (i.start_ms, minutes(Decimal(i.end_ms - i.start_ms) / 1000, rounding))
+                (i.end_ms, minutes(Decimal(i.end_ms - i.start_ms) / 1000, rounding))
                 for i in intervals
                 if i.kind in kinds
             ],

@@ -18,7 +18,13 @@ DEFAULT_IDLE_TIMEOUT_S = 6 * 3600
 
 
 def cometchat_sums(
-    db: Any, account: Account, plan: Plan | None, cycle: BillingCycle, eval_ms: int, days: int
+    db: Any,
+    account: Account,
+    plan: Plan | None,
+    cycle: BillingCycle,
+    eval_ms: int,
+    days: int,
+    max_open_s: int = 0,
 ) -> list[tuple[MetricUsage, list[Decimal]]]:
     """Voice and video minutes from ended calls and meetings, per participant or session."""
     per_session = plan is not None and plan.minutes_per == "session"

@@ -19,15 +19,23 @@ from meterwise.reconciler.calendar_view import calendar_extras
 from meterwise.reconciler.cometchat import cometchat_peaks, cometchat_sums
 from meterwise.reconciler.models import BillingCycle, MetricReport, MetricUsage
 
+# (db, account, plan, cycle, eval_ms, days, open_interval_max_age_s)
 SumHook = Callable[
-    [Any, Account, Plan | None, BillingCycle, int, int], list[tuple[MetricUsage, list[Decimal]]]
+    [Any, Account, Plan | None, BillingCycle, int, int, int],
+    list[tuple[MetricUsage, list[Decimal]]],
 ]
 PeakHook = Callable[[Any, Account, Plan | None, BillingCycle, int], list[MetricReport]]
 ExtrasHook = Callable[[Any, Account, BillingCycle, int, str | None], dict[str, Any]]
 
 
 def no_sums(
-    db: Any, account: Account, plan: Plan | None, cycle: BillingCycle, eval_ms: int, days: int
+    db: Any,
+    account: Account,
+    plan: Plan | None,
+    cycle: BillingCycle,
+    eval_ms: int,
+    days: int,
+    max_open_s: int = 0,
 ) -> list[tuple[MetricUsage, list[Decimal]]]:
     """A provider with nothing summed."""
     return []

@@ -88,7 +88,8 @@ def compute_report(
         if peak.overage_units and periods:
             overage[peak.usage.name] = [(periods[-1], int(peak.overage_units))]
     usage: dict[str, Decimal] = {}
-    for m_usage, per_day in hooks.sums(db, account, plan, cycle, eval_ms, days):
+    max_open_s = settings.checks.open_interval_max_age_s
+    for m_usage, per_day in hooks.sums(db, account, plan, cycle, eval_ms, days, max_open_s):
         usage[m_usage.name] = m_usage.used
         forecast = (
             forecast_sum(m_usage.name, m_usage.used, per_day, cycle, eval_at, account.tz, None)

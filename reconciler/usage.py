@@ -31,6 +31,7 @@ class Interval:
     start_ms: int
     end_ms: int
     open: bool
+    lost: bool = False  # no ENDED within open_interval_max_age_s: capped at that age
 
 
 def minutes(seconds: Decimal, rounding: str) -> Decimal:
@@ -88,26 +89,59 @@ CALL_METRICS = {
 }
 
 
+def in_cycle(
+    intervals: Iterable[Interval], start_ms: int, end_ms: int, eval_ms: int, max_open_ms: int
+) -> list[Interval]:
+    """The intervals a cycle [start, end) bills, as known at ``eval_ms``: the rule is that a
+    per-minute item belongs, whole, to the cycle in which it ended (as recordings, counted at
+    their upload, and CometChat calls, at their end). Nothing is split, nothing counted twice.
+
+    An interval with no ENDED is capped at ``max_open_ms`` (the lost-ENDED check's age): once
+    that age has passed it is billed, capped and marked lost, in the cycle where the cap falls;
+    before that it counts up to ``eval_ms`` while the cycle runs, marked open.
+    """
+    out = []
+    for i in intervals:
+        if i.open:
+            cap = i.start_ms + max_open_ms
+            if cap <= eval_ms:  # its ENDED is lost: bill the capped length where the cap falls
+                i = Interval(i.kind, i.start_ms, cap, True, lost=True)
+            elif eval_ms >= end_ms:
+                continue  # open at the cycle's end: it belongs to the cycle where it ends
+        if start_ms <= i.end_ms < end_ms or (i.open and not i.lost and i.end_ms == eval_ms):
+            out.append(i)
+    return out
+
+
 def call_minutes(intervals: Iterable[Interval], rounding: str) -> dict[str, MetricUsage]:
     """Minutes per metric from paired intervals, each interval rounded on its own."""
     totals: dict[str, Decimal] = {m: Decimal(0) for m in set(CALL_METRICS.values())}
     open_counts: dict[str, int] = defaultdict(int)
+    lost_counts: dict[str, int] = defaultdict(int)
     for interval in intervals:
         metric = CALL_METRICS[interval.kind]
         totals[metric] += minutes(Decimal(interval.end_ms - interval.start_ms) / 1000, rounding)
-        open_counts[metric] += interval.open
-    return {
-        metric: MetricUsage(
+        open_counts[metric] += interval.open and not interval.lost
+        lost_counts[metric] += interval.lost
+    out = {}
+    for metric, total in sorted(totals.items()):
+        notes = []
+        if open_counts[metric]:
+            notes.append(f"{open_counts[metric]} interval(s) still open, counted up to as_of")
+        if lost_counts[metric]:
+            notes.append(
+                f"{lost_counts[metric]} interval(s) without ENDED, each capped at "
+                "open_interval_max_age_s (estimated)"
+            )
+        out[metric] = MetricUsage(
             metric,
             total,
             "minutes",
-            open_intervals=open_counts[metric],
-            notes=(f"{open_counts[metric]} interval(s) still open, counted up to as_of",)
-            if open_counts[metric]
-            else (),
+            estimated=bool(lost_counts[metric]),
+            open_intervals=open_counts[metric] + lost_counts[metric],
+            notes=tuple(notes),
         )
-        for metric, total in sorted(totals.items())
-    }
+    return out
 
 
 def transcription_minutes(
@@ -116,13 +150,15 @@ def transcription_minutes(
     presence_spans: Mapping[str, tuple[int | None, int | None]],
     rounding: str,
 ) -> MetricUsage:
-    """Estimate transcription minutes from the meeting's duration: room created to destroyed,
-    else first join to last leave, for sessions that produced TRANSCRIPTION_UPLOADED."""
+    """Estimate transcription minutes from the meeting's duration as the reference defines
+    it, first join to last leave (an empty room is not transcribed; ROOM_DESTROYED can come
+    15 minutes after the last person left), else room created to destroyed, for sessions that
+    produced TRANSCRIPTION_UPLOADED."""
     total, unknown = Decimal(0), 0
     for session in transcribed_sessions:
-        start, end = room_spans.get(session, (None, None))
+        start, end = presence_spans.get(session, (None, None))
         if start is None or end is None:
-            start, end = presence_spans.get(session, (None, None))
+            start, end = room_spans.get(session, (None, None))
         if start is None or end is None or end < start:
             unknown += 1
             continue

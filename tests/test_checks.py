@@ -131,12 +131,13 @@ def test_provider_figures_are_compared_with_likely_causes(scenario, tmp_path):
     data = json.loads(CliRunner().invoke(cli, [*args, "--format", "json"]).output)
     rows = {r["item"]: r for r in data["provider_figures"]["rows"]}
     assert rows["mau"] == {"item": "mau", "ours": 3, "theirs": 5, "difference": -2}
-    # add-ons: 1 recording minute $0.01, the open dial-out 300 min x $0.03, SIP 60 min x $0.06
+    # add-ons: 1 recording minute $0.01; the dial-out with no ENDED for 5 h, capped at
+    # open_interval_max_age_s (240 min x $0.03); SIP 60 min x $0.06
     assert rows["total"] == {
         "item": "total",
-        "ours": "111.61",
+        "ours": "109.81",
         "theirs": "99.00",
-        "difference": "12.61",
+        "difference": "10.81",
     }
     assert rows["subscription"]["difference"] == "0.00"
     causes = data["provider_figures"]["likely_causes"]

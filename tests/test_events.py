@@ -149,7 +149,9 @@ def test_months_of_events_give_mau_growth_seasonality_segments_and_invoice(bot, 
     run_reconciliation(db, settings, SmtpMailer(settings.email), datetime(2026, 3, 29, tzinfo=UTC))
     warnings = [m for _, m in smtp.messages if "MAU 1" in m["Subject"]]
     assert len(warnings) == 1
-    assert "MAU reached 100% of the Bot 50 allowance" in warnings[0].get_body(("plain",)).get_content()
+    assert (
+        "MAU reached 100% of the Bot 50 allowance" in warnings[0].get_body(("plain",)).get_content()
+    )
     # The CLI's segment option, against the same database.
     _, path = settings_for(tmp_path, smtp.port)
     out = CliRunner().invoke(
