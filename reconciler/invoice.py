@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, tzinfo
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -49,12 +49,14 @@ def build_invoice(
     next_plan: str | None,
     catalog: Catalog,
     overage: Mapping[str, list[tuple[PlanPeriod, int]]],
-    usage: Mapping[str, Decimal],
+    usage: Mapping[str, Sequence[tuple[PlanPeriod, Decimal]]],
     tz: tzinfo = UTC,
 ) -> Invoice:
     """Subscription of the next cycle, proration for each upgrade, overage, add-on usage.
 
-    Dates in descriptions and ``issued_on`` are in the account's timezone ``tz``.
+    ``usage`` is per plan period: minutes are priced at the plan in force when they were used
+    (10 minutes at a contract's $0.02 before an upgrade, 10 at $0.01 after). Dates in
+    descriptions and ``issued_on`` are in the account's timezone ``tz``.
     """
     lines: list[InvoiceLine] = []
     if next_plan is not None:
@@ -99,9 +101,12 @@ def build_invoice(
                         rate,
                     )
                 )
-    final = catalog.get(periods[-1].plan_id) if periods else None
-    for metric, quantity in usage.items():
-        usage_rate = final.usage_rates.get(metric) if final else None
-        if usage_rate is not None and quantity > 0:
-            lines.append(line(f"usage:{metric}", metric.replace("_", " "), quantity, usage_rate))
+    for metric, used in usage.items():
+        priced = [(catalog.get(p.plan_id), q) for p, q in used if q > 0]
+        for plan, quantity in priced:
+            usage_rate = plan.usage_rates.get(metric)
+            if usage_rate is None:
+                continue
+            text = metric.replace("_", " ") + (f" on {plan.name}" if len(priced) > 1 else "")
+            lines.append(line(f"usage:{metric}", text, quantity, usage_rate))
     return Invoice(issued_on=cycle.end.astimezone(tz), lines=tuple(lines))

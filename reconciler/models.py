@@ -190,6 +190,9 @@ class Report:
         default_factory=dict
     )
     next_plan: str | None = None
+    usage_by_period: Mapping[str, tuple[tuple[PlanPeriod, Decimal], ...]] = field(
+        default_factory=dict
+    )
 
     def metric(self, name: str) -> MetricReport | None:
         """The named metric, if the report has it."""

@@ -51,6 +51,30 @@ def _overage(
     return out
 
 
+def _usage(
+    report: Report, now: datetime, course: tuple[PlanPeriod, ...]
+) -> dict[str, list[tuple[PlanPeriod, Decimal]]]:
+    """Summed usage per period of ``course``: what ended periods used stays with their plan;
+    the period cut at ``now`` has the rest so far; the last period has what the forecast adds."""
+    out: dict[str, list[tuple[PlanPeriod, Decimal]]] = {}
+    for metric, actual in report.usage_by_period.items():
+        m = report.metric(metric)
+        if m is None:
+            continue
+        past = [(p, q) for p, q in actual if p.end <= now]
+        spent = sum((q for _, q in past), Decimal(0))
+        used, final = m.usage.used, final_value(m)
+        quantities = list(past)
+        for period in course:
+            if period.end < now or period in (p for p, _ in past):
+                continue
+            upto = final if period.end >= report.cycle.end else used
+            quantities.append((period, max(Decimal(0), upto - spent)))
+            spent = max(spent, upto)
+        out[metric] = quantities
+    return out
+
+
 def course_invoice(
     report: Report,
     catalog: Catalog,
@@ -60,18 +84,13 @@ def course_invoice(
 ) -> Invoice:
     """The invoice at the end of ``report.cycle`` if the plans follow ``course`` and the
     forecasts come true."""
-    usage = {
-        m.usage.name: final_value(m)
-        for m in report.metrics
-        if m.allowance is None and m.usage.name not in report.overage_by_period
-    }
     return build_invoice(
         report.cycle,
         course,
         next_plan,
         catalog,
         _overage(report, catalog, now, course),
-        usage,
+        _usage(report, now, course),
         ZoneInfo(report.timezone),
     )
 

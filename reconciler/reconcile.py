@@ -87,10 +87,24 @@ def compute_report(
         metrics.append(peak)
         if peak.overage_units and periods:
             overage[peak.usage.name] = [(periods[-1], int(peak.overage_units))]
-    usage: dict[str, Decimal] = {}
     max_open_s = settings.checks.open_interval_max_age_s
-    for m_usage, per_day in hooks.sums(db, account, plan, cycle, eval_ms, days, max_open_s):
-        usage[m_usage.name] = m_usage.used
+    sums = hooks.sums(db, account, plan, cycle, eval_ms, days, max_open_s)
+    # Usage per plan period (priced at the plan in force): the amounts known at each switch.
+    cuts = [p.end for p in periods[:-1] if p.end < eval_at]
+    known = [
+        {
+            u.name: u.used
+            for u, _ in hooks.sums(db, account, plan, cycle, to_ms(c), days, max_open_s)
+        }
+        for c in cuts
+    ]
+    usage: dict[str, list[tuple[PlanPeriod, Decimal]]] = {}
+    for m_usage, per_day in sums:
+        totals = [k.get(m_usage.name, Decimal(0)) for k in known] + [m_usage.used]
+        usage[m_usage.name] = [
+            (p, total - before)
+            for p, total, before in zip(periods, totals, [Decimal(0), *totals], strict=False)
+        ]
         forecast = (
             forecast_sum(m_usage.name, m_usage.used, per_day, cycle, eval_at, account.tz, None)
             if running
@@ -137,5 +151,6 @@ def compute_report(
         rooms=tuple(store_extras.mau_by_room(db, account.id, start_ms, eval_ms)),
         timezone=account.timezone,
         overage_by_period={k: tuple(v) for k, v in overage.items()},
+        usage_by_period={k: tuple(v) for k, v in usage.items()},
         next_plan=next_plan,
     )

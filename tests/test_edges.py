@@ -236,3 +236,119 @@ def test_alerts_rearm_after_the_upgrade_they_recommend(db_path, clock, smtp):
         assert len(lines) == len(set(lines))
     finally:
         live.server.shutdown()
+
+
+def post(live: LiveServer, kind: str, when: datetime, data: dict, session: str) -> None:
+    assert live.send(envelope(kind, ms(when), data, session_id=session)).status_code == 200
+
+
+def minutes_of(report, metric: str) -> Decimal:
+    m = report.metric(metric)
+    assert m is not None
+    return m.usage.used
+
+
+# 5. A per-minute item across a cycle boundary is billed whole, once, where it ended.
+def test_minutes_across_a_cycle_boundary_are_neither_lost_nor_doubled(db_path, clock):
+    live = start_live(db_path, clock)
+    try:
+        boundary = datetime(2026, 4, 8, tzinfo=UTC)
+        stream = {"participantId": "p-stream"}
+        post(live, "LIVE_STREAM_STARTED", boundary - timedelta(minutes=9, seconds=30), stream, "s1")
+        post(live, "LIVE_STREAM_ENDED", boundary + timedelta(minutes=20), stream, "s1")
+        dial = {"participantId": "p-dial", "nick": "phone"}
+        post(live, "DIAL_OUT_STARTED", boundary - timedelta(minutes=5), dial, "s2")
+        post(live, "DIAL_OUT_ENDED", boundary + timedelta(minutes=5), dial, "s2")
+        db = connect(live.settings.storage_path)
+        after = boundary + timedelta(days=1)
+        march = compute_report(db, live.settings, "acme", after, date(2026, 4, 1))
+        april = compute_report(db, live.settings, "acme", after)
+        assert march.closed and not april.closed
+        both = [(minutes_of(r, "streaming_minutes"), minutes_of(r, "dial_out_minutes"))
+                for r in (march, april)]  # fmt: skip
+        assert both == [(0, 0), (30, 10)]  # 29.5 rounded up to 30; 10 minutes whole
+        streaming = march.metric("streaming_minutes")
+        assert streaming is not None and streaming.usage.open_intervals == 0
+        recorded = {ln.code: ln.quantity for ln in april.invoice.lines}
+        assert recorded["usage:streaming_minutes"] == 30
+        assert recorded["usage:dial_out_minutes"] == 10
+    finally:
+        live.server.shutdown()
+
+
+# 6. A lost ENDED bills at most open_interval_max_age_s, marked estimated and said so.
+def test_a_lost_ended_is_capped_and_marked_estimated(db_path, clock, smtp):
+    from meterwise.reconciler.message import compose_final
+
+    live = start_live(db_path, clock)
+    try:
+        post(live, "SIP_CALL_OUT_STARTED", datetime(2026, 3, 20, 9, tzinfo=UTC),
+             {"participantId": "p-sip"}, "s-sip")  # fmt: skip
+        db = connect(live.settings.storage_path)
+        report = compute_report(db, live.settings, "acme", datetime(2026, 4, 8, 2, tzinfo=UTC),
+                                date(2026, 3, 20))  # fmt: skip
+        sip = report.metric("sip_minutes")
+        assert sip is not None
+        assert sip.usage.used == 240  # the 4 h cap, not 26,760 minutes
+        assert sip.usage.estimated
+        assert any("without ENDED" in n for n in sip.usage.notes)
+        lines = {ln.code: ln.amount for ln in report.invoice.lines}
+        assert lines["usage:sip_minutes"] == Decimal("14.40")
+        email = compose_final(report, live.settings.catalog, ["ops@example.com"], report.as_of)
+        assert "sip_minutes: 240 (estimated)" in email.text
+    finally:
+        live.server.shutdown()
+
+
+# 7. Minutes are priced at the plan in force when they were used.
+def test_minutes_are_priced_at_the_plan_in_force(db_path, clock):
+    switch = datetime(2026, 3, 15, tzinfo=UTC)
+    doc = base_config(db_path, plan="contract",
+                      plan_changes=[{"at": switch.isoformat(), "plan": "jaas-standard"}])  # fmt: skip
+    doc["plans"] = {"contract": {"extends": "jaas-basic", "name": "Contract",
+                                 "usage_rates": {"recording_minutes": "0.02"}}}  # fmt: skip
+    live = LiveServer(parse_settings(doc, ENV, "t"), clock)
+    live.thread.start()
+    try:
+        recording(live, switch - timedelta(days=2), 600, "before")
+        recording(live, switch + timedelta(days=2), 600, "after")
+        db = connect(live.settings.storage_path)
+        report = compute_report(db, live.settings, "acme", datetime(2026, 4, 8, 2, tzinfo=UTC),
+                                date(2026, 3, 20))  # fmt: skip
+        usage = [(ln.description, ln.quantity, ln.amount) for ln in report.invoice.lines
+                 if ln.code == "usage:recording_minutes"]  # fmt: skip
+        assert usage == [
+            ("recording minutes on Contract", 10, Decimal("0.20")),
+            ("recording minutes on JaaS Standard", 10, Decimal("0.10")),
+        ]
+    finally:
+        live.server.shutdown()
+
+
+# 8. Transcription is estimated from first join to last leave, not the empty room.
+def test_transcription_estimate_excludes_the_empty_room(db_path, clock):
+    from meterwise.receiver.testing import Meeting
+
+    live = start_live(db_path, clock)
+    try:
+        created = datetime(2026, 3, 10, 10, tzinfo=UTC)
+        post(live, "ROOM_CREATED", created, {"conference": "room@x"}, "s-t")
+        meeting = Meeting("s-t", ms(created + timedelta(minutes=2)))
+        meeting.join("d1", "u1", moderator=True)
+        for doc in meeting.events:
+            assert live.send(doc).status_code == 200
+        left = created + timedelta(minutes=2, seconds=30)
+        post(live, "PARTICIPANT_LEFT", left + timedelta(minutes=10),
+             {"participantId": "d1", "id": "u1", "name": "u1"}, "s-t")  # fmt: skip
+        post(live, "ROOM_DESTROYED", created + timedelta(minutes=25, seconds=30),
+             {"conference": "room@x"}, "s-t")  # fmt: skip
+        post(live, "TRANSCRIPTION_UPLOADED", created + timedelta(minutes=30),
+             {"preAuthenticatedLink": "https://x/t"}, "s-t")  # fmt: skip
+        db = connect(live.settings.storage_path)
+        report = compute_report(db, live.settings, "acme", created + timedelta(hours=1))
+        transcription = report.metric("transcription_minutes")
+        assert transcription is not None
+        assert transcription.usage.used < 25  # never the 25.5 minutes of the room
+        assert transcription.usage.used == 11  # first join to last leave, rounded up
+    finally:
+        live.server.shutdown()

@@ -63,7 +63,7 @@ def faq_invoice(count_before):
         timeline.plan_at(CYCLE.end),
         CATALOG,
         {"mau": over},
-        {"recording_minutes": Decimal(125)},
+        {"recording_minutes": [(periods[-1], Decimal(125))]},
     )
 
 
