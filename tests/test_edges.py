@@ -264,8 +264,10 @@ def test_minutes_across_a_cycle_boundary_are_neither_lost_nor_doubled(db_path, c
         march = compute_report(db, live.settings, "acme", after, date(2026, 4, 1))
         april = compute_report(db, live.settings, "acme", after)
         assert march.closed and not april.closed
-        both = [(minutes_of(r, "streaming_minutes"), minutes_of(r, "dial_out_minutes"))
-                for r in (march, april)]  # fmt: skip
+        both = [
+            (minutes_of(r, "streaming_minutes"), minutes_of(r, "dial_out_minutes"))
+            for r in (march, april)
+        ]
         assert both == [(0, 0), (30, 10)]  # 29.5 rounded up to 30; 10 minutes whole
         streaming = march.metric("streaming_minutes")
         assert streaming is not None and streaming.usage.open_intervals == 0
@@ -282,11 +284,17 @@ def test_a_lost_ended_is_capped_and_marked_estimated(db_path, clock, smtp):
 
     live = start_live(db_path, clock)
     try:
-        post(live, "SIP_CALL_OUT_STARTED", datetime(2026, 3, 20, 9, tzinfo=UTC),
-             {"participantId": "p-sip"}, "s-sip")  # fmt: skip
+        post(
+            live,
+            "SIP_CALL_OUT_STARTED",
+            datetime(2026, 3, 20, 9, tzinfo=UTC),
+            {"participantId": "p-sip"},
+            "s-sip",
+        )
         db = connect(live.settings.storage_path)
-        report = compute_report(db, live.settings, "acme", datetime(2026, 4, 8, 2, tzinfo=UTC),
-                                date(2026, 3, 20))  # fmt: skip
+        report = compute_report(
+            db, live.settings, "acme", datetime(2026, 4, 8, 2, tzinfo=UTC), date(2026, 3, 20)
+        )
         sip = report.metric("sip_minutes")
         assert sip is not None
         assert sip.usage.used == 240  # the 4 h cap, not 26,760 minutes
@@ -303,20 +311,30 @@ def test_a_lost_ended_is_capped_and_marked_estimated(db_path, clock, smtp):
 # 7. Minutes are priced at the plan in force when they were used.
 def test_minutes_are_priced_at_the_plan_in_force(db_path, clock):
     switch = datetime(2026, 3, 15, tzinfo=UTC)
-    doc = base_config(db_path, plan="contract",
-                      plan_changes=[{"at": switch.isoformat(), "plan": "jaas-standard"}])  # fmt: skip
-    doc["plans"] = {"contract": {"extends": "jaas-basic", "name": "Contract",
-                                 "usage_rates": {"recording_minutes": "0.02"}}}  # fmt: skip
+    doc = base_config(
+        db_path, plan="contract", plan_changes=[{"at": switch.isoformat(), "plan": "jaas-standard"}]
+    )
+    doc["plans"] = {
+        "contract": {
+            "extends": "jaas-basic",
+            "name": "Contract",
+            "usage_rates": {"recording_minutes": "0.02"},
+        }
+    }
     live = LiveServer(parse_settings(doc, ENV, "t"), clock)
     live.thread.start()
     try:
         recording(live, switch - timedelta(days=2), 600, "before")
         recording(live, switch + timedelta(days=2), 600, "after")
         db = connect(live.settings.storage_path)
-        report = compute_report(db, live.settings, "acme", datetime(2026, 4, 8, 2, tzinfo=UTC),
-                                date(2026, 3, 20))  # fmt: skip
-        usage = [(ln.description, ln.quantity, ln.amount) for ln in report.invoice.lines
-                 if ln.code == "usage:recording_minutes"]  # fmt: skip
+        report = compute_report(
+            db, live.settings, "acme", datetime(2026, 4, 8, 2, tzinfo=UTC), date(2026, 3, 20)
+        )
+        usage = [
+            (ln.description, ln.quantity, ln.amount)
+            for ln in report.invoice.lines
+            if ln.code == "usage:recording_minutes"
+        ]
         assert usage == [
             ("recording minutes on Contract", 10, Decimal("0.20")),
             ("recording minutes on JaaS Standard", 10, Decimal("0.10")),
@@ -338,12 +356,27 @@ def test_transcription_estimate_excludes_the_empty_room(db_path, clock):
         for doc in meeting.events:
             assert live.send(doc).status_code == 200
         left = created + timedelta(minutes=2, seconds=30)
-        post(live, "PARTICIPANT_LEFT", left + timedelta(minutes=10),
-             {"participantId": "d1", "id": "u1", "name": "u1"}, "s-t")  # fmt: skip
-        post(live, "ROOM_DESTROYED", created + timedelta(minutes=25, seconds=30),
-             {"conference": "room@x"}, "s-t")  # fmt: skip
-        post(live, "TRANSCRIPTION_UPLOADED", created + timedelta(minutes=30),
-             {"preAuthenticatedLink": "https://x/t"}, "s-t")  # fmt: skip
+        post(
+            live,
+            "PARTICIPANT_LEFT",
+            left + timedelta(minutes=10),
+            {"participantId": "d1", "id": "u1", "name": "u1"},
+            "s-t",
+        )
+        post(
+            live,
+            "ROOM_DESTROYED",
+            created + timedelta(minutes=25, seconds=30),
+            {"conference": "room@x"},
+            "s-t",
+        )
+        post(
+            live,
+            "TRANSCRIPTION_UPLOADED",
+            created + timedelta(minutes=30),
+            {"preAuthenticatedLink": "https://x/t"},
+            "s-t",
+        )
         db = connect(live.settings.storage_path)
         report = compute_report(db, live.settings, "acme", created + timedelta(hours=1))
         transcription = report.metric("transcription_minutes")
