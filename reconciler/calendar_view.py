@@ -37,6 +37,11 @@ def calendar_extras(
         extras["segments"] = {
             segment: store_extras.segments(db, account.id, start_ms, eval_ms, segment)
         }
+        extras["segments_note"] = (
+            f"distinct users per value of {segment!r}: a user seen with two values counts "
+            "under both, so the segments can add up to more than the MAU; '(none)' holds "
+            "users whose events lacked the property"
+        )
     if account.provider == "wll":
         extras["system_only_users_by_event_type"] = store_extras.system_only_by_type(
             db, account.id, start_ms, start_ms, eval_ms

@@ -35,15 +35,24 @@ def usage_missing(joined: Mapping[str, int], with_usage: set[str]) -> Check:
 
 
 def recordings_not_uploaded(
-    ended: Iterable[tuple[str, int]], uploaded: set[str], now_ms: int, grace_ms: int
+    ended: Iterable[tuple[str, int]], uploaded: Mapping[str, int], now_ms: int, grace_ms: int
 ) -> Check:
-    """RECORDING_ENDED (recording id, ts) with no RECORDING_UPLOADED ``grace_ms`` later."""
-    late = sorted((ts, rec) for rec, ts in ended if rec not in uploaded and now_ms - ts > grace_ms)
+    """RECORDING_ENDED (meeting session, ts) with no RECORDING_UPLOADED of that meeting
+    ``grace_ms`` later; a meeting's uploads match its recordings oldest first."""
+    by_session: dict[str, list[int]] = {}
+    for session, ts in ended:
+        by_session.setdefault(session, []).append(ts)
+    late = sorted(
+        (ts, rec)
+        for rec, times in by_session.items()
+        for ts in sorted(times)[uploaded.get(rec, 0) :]
+        if now_ms - ts > grace_ms
+    )
     return Check(
         "recording_not_uploaded",
         f"Recordings ended over {grace_ms // 60000} min ago and never uploaded",
         len(late),
-        tuple(f"recording {rec}: ended {_when(ts)}" for ts, rec in late[:EXAMPLES]),
+        tuple(f"meeting {rec}: recording ended {_when(ts)}" for ts, rec in late[:EXAMPLES]),
         "RECORDING_UPLOADED webhooks may be lost; recording minutes may be low.",
         ("recording_minutes",),
     )

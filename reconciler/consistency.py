@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -57,8 +58,11 @@ def jaas_checks(
         "FROM recordings WHERE account = ? AND ts_ms >= ? AND ts_ms < ?",
         (acct, start_ms - checks.DAY_MS, now_ms),
     )
-    ended = [(r, int(ts)) for kind, r, _, ts in recs if kind == "RECORDING_ENDED" and r]
-    uploaded = {r for kind, r, _, _ in recs if kind == "RECORDING_UPLOADED"}
+    # Paired by the meeting (the envelope's sessionId), as the documented payloads allow:
+    # RECORDING_ENDED carries only data.conference; RECORDING_UPLOADED its own
+    # recordingSessionId besides the meeting's sessionId.
+    ended = [(s, int(ts)) for kind, _, s, ts in recs if kind == "RECORDING_ENDED" and s]
+    uploaded = Counter(s for kind, _, s, _ in recs if kind == "RECORDING_UPLOADED" and s)
     files = [(kind, s or r, int(ts)) for kind, r, s, ts in recs if kind == "RECORDING_UPLOADED"]
     files += [
         (kind, s, int(ts))

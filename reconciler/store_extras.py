@@ -121,5 +121,11 @@ def mau_by_room(
         )
     totals: Counter[str] = Counter()
     for session, n in sessions:
-        totals[str(names.get(session) or session or "(no session)")] += int(n)
+        if names.get(session):
+            label = str(names[session])
+        elif session:  # no ROOM_CREATED came for it: say what the label is
+            label = f"session {session} (no room name: ROOM_CREATED not received)"
+        else:
+            label = "(no session)"
+        totals[label] += int(n)
     return sorted(totals.items(), key=lambda item: (-item[1], item[0]))[:top]

@@ -46,10 +46,11 @@ def build_scenario(live, clock):
     """One finding per check, beside a normal case that must not be flagged."""
     post_meeting(live, "good", 3, START + timedelta(days=1, hours=10))
     post_meeting(live, "lost", 2, START + timedelta(days=2, hours=10), usage=False)
-    rec = {"recordingSessionId": "rec-1", "initiatorId": "u", "durationSec": 60}
-    post(live, "RECORDING_ENDED", NOW - timedelta(hours=2), rec, "s-rec")
-    done = {**rec, "recordingSessionId": "rec-2"}
-    post(live, "RECORDING_ENDED", NOW - timedelta(hours=3), done, "s-rec2")
+    # Payloads as the reference documents them: RECORDING_ENDED carries only the conference;
+    # RECORDING_UPLOADED has its own recordingSessionId; the meeting's sessionId pairs them.
+    post(live, "RECORDING_ENDED", NOW - timedelta(hours=2), {"conference": "r1@x"}, "s-rec")
+    post(live, "RECORDING_ENDED", NOW - timedelta(hours=3), {"conference": "r2@x"}, "s-rec2")
+    done = {"recordingSessionId": "rec-2", "initiatorId": "u", "durationSec": 60}
     link = {**done, "preAuthenticatedLink": "https://files.example/rec-2"}
     post(live, "RECORDING_UPLOADED", NOW - timedelta(hours=2, minutes=50), link, "s-rec2")
     old = {"preAuthenticatedLink": "https://files.example/t1"}
@@ -82,7 +83,7 @@ def test_every_check_finds_its_case_and_only_it(scenario):
     assert found["usage_missing"].count == 1
     assert found["usage_missing"].examples == ("session lost: 2 joined",)
     assert found["recording_not_uploaded"].count == 1
-    assert "recording rec-1" in found["recording_not_uploaded"].examples[0]
+    assert "meeting s-rec: recording ended" in found["recording_not_uploaded"].examples[0]
     assert found["links_expiring"].count == 1
     assert found["links_expiring"].examples == (
         "TRANSCRIPTION_UPLOADED s-t1: deleted 2026-03-13 22:00 UTC",

@@ -385,3 +385,88 @@ def test_transcription_estimate_excludes_the_empty_room(db_path, clock):
         assert transcription.usage.used == 11  # first join to last leave, rounded up
     finally:
         live.server.shutdown()
+
+
+# 15. Recordings pair as the documented payloads allow: by the meeting's sessionId.
+def test_uploaded_recordings_are_never_reported_as_lost(db_path, clock):
+    live = start_live(db_path, clock)
+    try:
+        base = CYCLE + timedelta(days=1)
+        for i in range(20):
+            ended = base + timedelta(hours=i)
+            post(live, "RECORDING_ENDED", ended, {"conference": f"room{i}@conference.x"}, f"m{i}")
+            if i != 7:  # one upload lost
+                data = {
+                    "recordingSessionId": f"rs-{i}",
+                    "durationSec": 600,
+                    "initiatorId": "u1",
+                    "preAuthenticatedLink": f"https://files.example/{i}.mp4",
+                    "startTimestamp": ms(ended - timedelta(minutes=10)),
+                    "endTimestamp": ms(ended),
+                    "participants": [{"name": "u1", "id": "u1", "avatar": ""}],
+                    "share": True,
+                }
+                post(live, "RECORDING_UPLOADED", ended + timedelta(minutes=1), data, f"m{i}")
+        db = connect(live.settings.storage_path)
+        report = compute_report(db, live.settings, "acme", base + timedelta(days=2))
+        check = next(c for c in report.checks if c.code == "recording_not_uploaded")
+        assert check.count == 1
+        assert check.examples[0].startswith("meeting m7: recording ended")
+        assert minutes_of(report, "recording_minutes") == 190
+    finally:
+        live.server.shutdown()
+
+
+# 13. What the figures mean: segments can overlap; rooms without a name say why.
+def test_segments_and_rooms_say_what_they_count(tmp_path, clock):
+    import json
+    import time as _time
+
+    from meterwise.reconciler.report import render_table
+    from tests.traffic import EVENTS_SECRET, app_event, standard_headers
+
+    doc = {
+        "storage": {"path": str(tmp_path / "e.db")},
+        "accounts": [
+            {
+                "id": "bot",
+                "provider": "events",
+                "plan": "events-standard",
+                "cycle_anchor": "2026-03-01",
+                "webhook_secrets": [EVENTS_SECRET],
+            }
+        ],
+    }
+    settings = parse_settings(doc, {}, "t")
+    live = LiveServer(settings, clock)
+    live.thread.start()
+    try:
+        when = datetime(2026, 3, 5, tzinfo=UTC)
+        events = [
+            app_event("alice", "m", when, country="DE"),
+            app_event("alice", "m", when + timedelta(hours=1), country="FR"),
+            app_event("bob", "m", when, country="FR"),
+        ]
+        body = json.dumps(events).encode()
+        headers = standard_headers(body, "batch-1", int(_time.time()))
+        assert live.post("/webhooks/events/bot", body, headers).status_code == 200
+        db = connect(settings.storage_path)
+        report = compute_report(
+            db, settings, "bot", datetime(2026, 3, 10, tzinfo=UTC), segment="country"
+        )
+        assert report.extras["segments"] == {"country": {"FR": 2, "DE": 1}}
+        assert "can add up to more than the MAU" in report.extras["segments_note"]
+        assert "can add up to more than the MAU" in render_table(report)
+    finally:
+        live.server.shutdown()
+
+
+def test_rooms_without_room_created_are_labelled(db_path, clock):
+    live = start_live(db_path, clock)
+    try:
+        devices(live, CYCLE + timedelta(days=1), ["d1", "d2"], "anon")
+        db = connect(live.settings.storage_path)
+        report = compute_report(db, live.settings, "acme", CYCLE + timedelta(days=2))
+        assert report.rooms == (("session anon-0 (no room name: ROOM_CREATED not received)", 2),)
+    finally:
+        live.server.shutdown()
