@@ -124,4 +124,44 @@ def evaluate(
                         70,
                     )
                 )
+    alerts += ingest_failures(report, fired)
     return sorted(alerts, key=lambda a: -a.severity)
+
+
+# Findings that mean events are being lost, so the usage figures are too low.
+INGEST_FAILURES = {
+    "signature_rejections": "deliveries are being rejected (a rotated or wrong secret?)",
+    "silence": "no webhooks at hours that usually have traffic",
+    "usage_missing": "meetings without USAGE webhooks (lost deliveries)",
+}
+
+
+def ingest_failures(report: Report, fired: Collection[tuple[str, str, str]]) -> list[Alert]:
+    """One alert per finding kind and cycle while the finding lasts (see `cleared`); the key
+    names the episode (its first example), so a finding that clears and comes back warns
+    again with a message of its own."""
+    out = []
+    active = {k[2].partition("@")[0] for k in fired if k[1] == "ingest"}
+    for check in report.checks:
+        if check.code in INGEST_FAILURES and check.count and check.code not in active:
+            episode = check.examples[0] if check.examples else str(check.count)
+            key = ("*", "ingest", f"{check.code}@{episode}")
+            example = f": {check.examples[0]}" if check.examples else ""
+            out.append(
+                Alert(
+                    "*",
+                    "ingest",
+                    check.code,
+                    f"{check.title} ({check.count}){example}. Usage figures may be low: "
+                    f"{INGEST_FAILURES[check.code]}",
+                    (key,),
+                    80,
+                )
+            )
+    return out
+
+
+def cleared(report: Report, fired: Collection[tuple[str, str, str]]) -> list[tuple[str, str, str]]:
+    """Ingest-failure alerts whose finding is gone: re-armed, so a new one warns again."""
+    counts = {c.code: c.count for c in report.checks}
+    return [k for k in fired if k[1] == "ingest" and counts.get(k[2].partition("@")[0]) == 0]

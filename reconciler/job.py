@@ -9,11 +9,11 @@ from typing import Any
 
 from meterwise.config.settings import Settings
 from meterwise.reconciler.advice import recommend
-from meterwise.reconciler.alerts import Alert, evaluate
+from meterwise.reconciler.alerts import Alert, cleared, evaluate
 from meterwise.reconciler.cycles import to_ms
 from meterwise.reconciler.mailer import Mailer, OutgoingEmail
 from meterwise.reconciler.message import compose_alert, compose_final
-from meterwise.reconciler.outbox import Delivery, deliver, fired_keys, record_and_queue
+from meterwise.reconciler.outbox import Delivery, deliver, fired_keys, rearm, record_and_queue
 from meterwise.reconciler.reconcile import compute_report, cycle_for
 
 
@@ -81,6 +81,10 @@ def run_reconciliation(
         report = compute_report(db, settings, account_id, now, close_grace_s=settings.close_grace_s)
         cycle_ms = to_ms(report.cycle.start)
         fired = fired_keys(db, account_id, cycle_ms)
+        gone = cleared(report, fired)
+        if gone and not dry_run:
+            rearm(db, account_id, cycle_ms, gone)
+            fired = {k: v for k, v in fired.items() if k not in gone}
         alerts = evaluate(report, account.alerts, fired, _crossings(fired), settings.catalog)
         if alerts:
             options = recommend(report, settings.catalog, now)

@@ -140,7 +140,11 @@ def compose_alert(
 ) -> OutgoingEmail:
     """One email for the alerts of one pass, with the recommendation."""
     lines = _lines(report, alerts, options, catalog, now)
-    subject = subject_line(report, catalog, alerts[0].metric if alerts else "mau")
+    metric = next((a.metric for a in alerts if a.metric != "*"), None)
+    if metric is None and alerts:  # only ingest failures: say what is wrong
+        subject = f"[Meterwise] {report.account}: webhooks may be lost: {alerts[0].level}"
+    else:
+        subject = subject_line(report, catalog, metric or "mau")
     key = outbox_key(
         report.account, report.cycle.start, [":".join(k) for a in alerts for k in a.keys]
     )

@@ -24,6 +24,16 @@ def fired_keys(db: Any, account: str, cycle_start_ms: int) -> dict[tuple[str, st
     }
 
 
+def rearm(db: Any, account: str, cycle_start_ms: int, keys: list[tuple[str, str, str]]) -> None:
+    """Forget that these alerts fired (their finding cleared): the next finding warns again."""
+    if keys:
+        db.conn.executemany(
+            "DELETE FROM alert_state WHERE account = ? AND cycle_start_ms = ? AND metric = ? "
+            "AND rule = ? AND level = ?",
+            [(account, cycle_start_ms, *k) for k in keys],
+        )
+
+
 def record_and_queue(
     db: Any,
     account: str,

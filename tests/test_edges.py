@@ -470,3 +470,61 @@ def test_rooms_without_room_created_are_labelled(db_path, clock):
         assert report.rooms == (("session anon-0 (no room name: ROOM_CREATED not received)", 2),)
     finally:
         live.server.shutdown()
+
+
+# 16. Ingest failures raise an alert, once per kind and cycle, re-armed when they clear.
+def test_ingest_failures_reach_people(db_path, clock, smtp):
+    from meterwise.receiver.testing import Meeting
+    from meterwise.reconciler.job import run_reconciliation
+    from meterwise.reconciler.mailer import SmtpMailer
+
+    doc = base_config(db_path, alert_emails=["ops@example.com"])
+    doc["email"] = {"host": "127.0.0.1", "port": smtp.port, "from": "mw@example.com"}
+    settings = parse_settings(doc, ENV, "t")
+    live = LiveServer(settings, clock)
+    live.thread.start()
+    try:
+        db = connect(settings.storage_path)
+        now = datetime.now(UTC)
+        for i in range(5):  # the provider signs with a rotated secret we do not have
+            doc = envelope("USAGE", ms(now), [{"deviceId": f"d{i}"}])
+            assert live.send(doc, secret="whsec_rotated0000000000000000000000").status_code == 401
+        run_reconciliation(db, settings, SmtpMailer(settings.email), now)
+        lost = [m for _, m in smtp.messages if "webhooks may be lost" in m["Subject"]]
+        assert [m["Subject"] for m in lost] == [
+            "[Meterwise] acme: webhooks may be lost: signature_rejections"
+        ]
+        text = lost[0].get_body(("plain",)).get_content()
+        assert "Deliveries rejected for their signature or credentials (5)" in text
+        count = len(smtp.messages)
+        run_reconciliation(db, settings, SmtpMailer(settings.email), now + timedelta(minutes=15))
+        assert len(smtp.messages) == count  # once per kind and cycle
+
+        def meeting(session: str, with_usage: bool, at: datetime) -> None:
+            m = Meeting(session, ms(at))
+            m.join(f"{session}-a", "u1", moderator=True)
+            m.join(f"{session}-b")
+            for event in m.events:
+                if with_usage or event["eventType"] != "USAGE":
+                    assert live.send(event).status_code == 200
+
+        start = now - timedelta(hours=3)
+        meeting("lost-1", False, start)
+        run_reconciliation(db, settings, SmtpMailer(settings.email), now + timedelta(minutes=30))
+        assert smtp.messages[-1][1]["Subject"].endswith("usage_missing")
+        # The USAGE arrives late: the finding clears, the alert re-arms...
+        late = Meeting("lost-1", ms(start))
+        late.join("lost-1-a", "u1", moderator=True)
+        late.join("lost-1-b")
+        for event in late.events:
+            if event["eventType"] == "USAGE":
+                live.send(event)
+        run_reconciliation(db, settings, SmtpMailer(settings.email), now + timedelta(minutes=45))
+        count = len(smtp.messages)
+        # ...so the next lost meeting warns again.
+        meeting("lost-2", False, start + timedelta(minutes=30))
+        run_reconciliation(db, settings, SmtpMailer(settings.email), now + timedelta(hours=1))
+        assert len(smtp.messages) == count + 1
+        assert smtp.messages[-1][1]["Subject"].endswith("usage_missing")
+    finally:
+        live.server.shutdown()
