@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -38,7 +39,13 @@ def _crossings(fired: dict[tuple[str, str, str], int]) -> dict[str, datetime]:
 
 
 def _final(
-    db: Any, settings: Settings, account_id: str, now: datetime, result: PassResult, dry_run: bool
+    db: Any,
+    settings: Settings,
+    account_id: str,
+    now: datetime,
+    result: PassResult,
+    dry_run: bool,
+    queued_ms: int,
 ) -> None:
     """Send the report of the previous cycle once, when its grace period has passed."""
     account = settings.accounts[account_id]
@@ -61,7 +68,7 @@ def _final(
     )
     message = compose_final(report, settings.catalog, account.alert_emails, now)
     if dry_run or record_and_queue(
-        db, account_id, to_ms(previous.start), [("*", "final", "closed")], message, to_ms(now)
+        db, account_id, to_ms(previous.start), [("*", "final", "closed")], message, queued_ms
     ):
         result.queued.append((account_id, message, []))
 
@@ -73,8 +80,14 @@ def run_reconciliation(
     now: datetime,
     accounts: Sequence[str] | None = None,
     dry_run: bool = False,
+    clock: Callable[[], float] = time.time,
+    keep_going: Callable[[], bool] = lambda: True,
 ) -> PassResult:
-    """Evaluate every account's alert rules as of ``now``, queue new alerts, deliver."""
+    """Evaluate every account's alert rules as of ``now``, queue new alerts, deliver.
+
+    ``now`` is what the reports are computed as of (``--at``); delivery runs on ``clock``,
+    the real clock, whatever ``now`` says.
+    """
     result = PassResult()
     for account_id in accounts or list(settings.accounts):
         account = settings.accounts[account_id]
@@ -92,9 +105,10 @@ def run_reconciliation(
                 report, alerts, options, settings.catalog, account.alert_emails, now
             )
             keys = [k for a in alerts for k in a.keys]
-            if dry_run or record_and_queue(db, account_id, cycle_ms, keys, message, to_ms(now)):
+            queued_ms = int(clock() * 1000)  # the real clock: the message is due now
+            if dry_run or record_and_queue(db, account_id, cycle_ms, keys, message, queued_ms):
                 result.queued.append((account_id, message, alerts))
-        _final(db, settings, account_id, now, result, dry_run)
+        _final(db, settings, account_id, now, result, dry_run, int(clock() * 1000))
     if not dry_run:
-        result.deliveries = deliver(db, mailer, to_ms(now))
+        result.deliveries = deliver(db, mailer, clock, keep_going)
     return result

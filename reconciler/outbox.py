@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -90,24 +92,41 @@ class Delivery:
 
 
 def _claim(db: Any, row_id: int, now_ms: int) -> bool:
-    # Atomic claim: a second process delivering at the same moment claims nothing.
+    # Atomic claim, made when the message is about to be sent (not when the pass began): a
+    # second process delivering meanwhile claims nothing. A claim further ahead than CLAIM_S
+    # was written under a wrong clock and counts as expired.
     cur = db.conn.execute(
         "UPDATE outbox SET claimed_until_ms = ? WHERE id = ? AND status = 'pending' AND "
-        "claimed_until_ms <= ?",
-        (now_ms + CLAIM_S * 1000, row_id, now_ms),
+        "(claimed_until_ms <= ? OR claimed_until_ms > ?)",
+        (now_ms + CLAIM_S * 1000, row_id, now_ms, now_ms + CLAIM_S * 1000),
     )
     return bool(cur.rowcount)
 
 
-def deliver(db: Any, mailer: Mailer, now_ms: int) -> list[Delivery]:
-    """Send every due message once; retry temporary failures with backoff."""
+def deliver(
+    db: Any,
+    mailer: Mailer,
+    clock: Callable[[], float] = time.time,
+    keep_going: Callable[[], bool] = lambda: True,
+) -> list[Delivery]:
+    """Send every due message once; retry temporary failures with backoff.
+
+    Every time here is the real clock's (``clock``), never a pass's ``--at``: due times,
+    claims and retry times. A retry time further ahead than the longest backoff was written
+    under a wrong clock and counts as due. ``keep_going`` is asked before each message (the
+    scheduler renews its lease there) and stops the pass when it answers False.
+    """
     done = []
+    now_ms = int(clock() * 1000)
     rows = db.conn.execute(
         "SELECT id, key, recipients, subject, text_body, html_body, attempts FROM outbox "
-        "WHERE status = 'pending' AND next_attempt_ms <= ? ORDER BY id",
-        (now_ms,),
+        "WHERE status = 'pending' AND (next_attempt_ms <= ? OR next_attempt_ms > ?) ORDER BY id",
+        (now_ms, now_ms + max(BACKOFF_S) * 1000),
     ).fetchall()
     for row_id, key, recipients, subject, text, html, attempts in rows:
+        if not keep_going():
+            break
+        now_ms = int(clock() * 1000)
         if not _claim(db, row_id, now_ms):
             continue
         message = OutgoingEmail(key, tuple(json.loads(recipients)), subject, text, html)
@@ -120,7 +139,7 @@ def deliver(db: Any, mailer: Mailer, now_ms: int) -> list[Delivery]:
             db.conn.execute(
                 "UPDATE outbox SET attempts = attempts + 1, next_attempt_ms = ?, "
                 "claimed_until_ms = 0, last_error = ? WHERE id = ?",
-                (now_ms + delay * 1000, str(exc), row_id),
+                (int(clock() * 1000) + delay * 1000, str(exc), row_id),
             )
             done.append(Delivery(key, subject, "retrying", str(exc)))
             continue
@@ -135,7 +154,7 @@ def deliver(db: Any, mailer: Mailer, now_ms: int) -> list[Delivery]:
         db.conn.execute(
             "UPDATE outbox SET status = 'sent', attempts = attempts + 1, "
             "sent_at_ms = ?, last_error = NULL WHERE id = ?",
-            (now_ms, row_id),
+            (int(clock() * 1000), row_id),
         )
         done.append(Delivery(key, subject, "sent"))
     return done
@@ -160,10 +179,12 @@ def failed_messages(db: Any) -> list[tuple[str, str, str]]:
 
 def acquire_lease(db: Any, name: str, holder: str, now_ms: int, ttl_s: int) -> bool:
     """Take or renew the named lease; False while another holder's lease is live."""
+    # A lease further ahead than one ttl was taken under a wrong clock: take it over.
     cur = db.conn.execute(
         "INSERT INTO leases (name, holder, expires_ms) VALUES (?, ?, ?) ON CONFLICT (name) DO "
         "UPDATE SET holder = excluded.holder, expires_ms = excluded.expires_ms "
-        "WHERE leases.holder = excluded.holder OR leases.expires_ms <= ?",
+        "WHERE leases.holder = excluded.holder OR leases.expires_ms <= ? "
+        "OR leases.expires_ms > excluded.expires_ms",
         (name, holder, now_ms + ttl_s * 1000, now_ms),
     )
     return bool(cur.rowcount)

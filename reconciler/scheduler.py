@@ -55,9 +55,20 @@ def tick(runner: Runner) -> str:
         now = datetime.now(UTC)
         if not acquire_lease(db, LEASE, runner.holder, to_ms(now), runner.lease_s):
             return "standby"
-        if to_ms(now) - last_run_ms(db, LEASE) < settings.reconcile_every_s * 1000:
+        last = last_run_ms(db, LEASE)
+        if last > to_ms(now):
+            log.warning("the last run is recorded in the future (a wrong clock?): running now")
+        elif to_ms(now) - last < settings.reconcile_every_s * 1000:
             return "leader, not due"
-        result = run_reconciliation(db, settings, SmtpMailer(settings.email), now)
+
+        def renew() -> bool:
+            """Keep the lease while the pass runs (slow SMTP); stop if it was lost."""
+            held = acquire_lease(db, LEASE, runner.holder, to_ms(datetime.now(UTC)), runner.lease_s)
+            if not held:
+                log.error("lost the scheduler lease during a pass; stopping this pass")
+            return held
+
+        result = run_reconciliation(db, settings, SmtpMailer(settings.email), now, keep_going=renew)
         mark_run(db, LEASE, to_ms(now))
         for account, message, _ in result.queued:
             log.info("queued %s: %s", account, message.subject)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import email
 import email.policy
 import socket
@@ -21,8 +22,14 @@ class Collector:
 
     def __init__(self) -> None:
         self.messages: list[tuple[list[str], Message]] = []
+        self.delay_s = 0.0  # a slow server: wait this long before answering DATA
+        self.reply = "250 OK"  # e.g. "451 try again later" for a temporary failure
 
     async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's name)
+        if self.delay_s:
+            await asyncio.sleep(self.delay_s)
+        if not self.reply.startswith("250"):
+            return self.reply
         self.messages.append(
             (
                 list(envelope.rcpt_tos),

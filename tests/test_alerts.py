@@ -92,17 +92,26 @@ def test_smtp_down_then_up_delivers_exactly_once(live_small, smtp):
     db = connect(settings.storage_path)
     smtp.stop()
     now = START + timedelta(days=2)
-    first = run_reconciliation(db, settings, SmtpMailer(settings.email), now)
+    t0 = now.timestamp()  # delivery runs on its own clock: here, one the test moves
+
+    def at(seconds: float):
+        return lambda: t0 + seconds
+
+    first = run_reconciliation(db, settings, SmtpMailer(settings.email), now, clock=at(0))
     assert [d.status for d in first.deliveries] == ["retrying"]
     assert db.conn.execute("SELECT status, attempts FROM outbox").fetchall() == [("pending", 1)]
     smtp.start()
     early = run_reconciliation(
-        db, settings, SmtpMailer(settings.email), now + timedelta(seconds=30)
+        db, settings, SmtpMailer(settings.email), now + timedelta(seconds=30), clock=at(30)
     )
     assert early.deliveries == [] and smtp.messages == []  # backoff not yet over
-    later = run_reconciliation(db, settings, SmtpMailer(settings.email), now + timedelta(minutes=2))
+    later = run_reconciliation(
+        db, settings, SmtpMailer(settings.email), now + timedelta(minutes=2), clock=at(120)
+    )
     assert [d.status for d in later.deliveries] == ["sent"]
-    run_reconciliation(db, settings, SmtpMailer(settings.email), now + timedelta(minutes=10))
+    run_reconciliation(
+        db, settings, SmtpMailer(settings.email), now + timedelta(minutes=10), clock=at(600)
+    )
     assert len(smtp.messages) == 1
     assert "MAU reached 50%" in smtp.texts()[0]
 
@@ -120,7 +129,7 @@ def test_permanent_failure_is_recorded_and_shown(db_path, smtp):
     msg = OutgoingEmail("k1", ("x@example.com",), "subj", "t", "<p>t</p>")
     assert record_and_queue(db, "acme", 0, [("mau", "threshold", "0.5")], msg, 0)
     assert not record_and_queue(db, "acme", 0, [("mau", "threshold", "0.5")], msg, 0)
-    out = deliver(db, MemoryMailer(fail_with=PermanentFailure("550 no such user")), 1)
+    out = deliver(db, MemoryMailer(fail_with=PermanentFailure("550 no such user")))
     assert [(d.status, d.error) for d in out] == [("failed", "550 no such user")]
     from tests.conftest import Clock
 

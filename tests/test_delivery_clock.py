@@ -1,0 +1,121 @@
+"""Alert delivery under slow servers and wrong clocks: leases renewed during a pass, claims
+and retries on the real clock, state written under a wrong clock recovered from."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+
+from click.testing import CliRunner
+
+from meterwise.config.settings import load_settings
+from meterwise.receiver.cli import cli
+from meterwise.receiver.db import connect
+from meterwise.reconciler.mailer import OutgoingEmail, SmtpMailer
+from meterwise.reconciler.outbox import deliver, last_run_ms, mark_run, record_and_queue
+from meterwise.reconciler.scheduler import LEASE, Runner, tick
+from tests.test_scheduler import write_config
+
+
+def queue(db, n: int) -> list[str]:
+    keys = []
+    for i in range(n):
+        key = f"mw-test-{i}"
+        message = OutgoingEmail(key, ("ops@example.com",), f"alert {i}", "text", "<p>html</p>")
+        assert record_and_queue(db, "acme", 0, [("mau", "threshold", f"t{i}")], message, 0)
+        keys.append(key)
+    return keys
+
+
+def test_two_schedulers_and_a_slow_smtp_server_send_each_message_once(tmp_path, smtp):
+    smtp.collector.delay_s = 1.0  # each message takes a second: a pass outlives the lease
+    config = write_config(tmp_path, smtp.port)
+    settings = load_settings(str(config), {})
+    db = connect(settings.storage_path)
+    keys = queue(db, 4)
+    runners = [Runner(settings, f"host-{i}", lease_s=1) for i in range(3)]
+    results: list[str] = []
+
+    def run(runner: Runner, delay: float) -> None:
+        time.sleep(delay)
+        results.append(tick(runner))
+
+    threads = [threading.Thread(target=run, args=(r, 1.3 * i)) for i, r in enumerate(runners)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    ids = Counter(m["Message-ID"] for _, m in smtp.messages)
+    assert {f"<{k}@localhost>" for k in keys} <= set(ids)  # (and the closing report)
+    assert set(ids.values()) == {1}, ids  # never twice
+    assert results.count("ran") == 1  # the lease stayed with the first: the others waited
+
+
+def test_a_run_recorded_in_the_future_does_not_stop_the_scheduler(tmp_path, smtp):
+    config = write_config(tmp_path, smtp.port)
+    settings = load_settings(str(config), {})
+    db = connect(settings.storage_path)
+    runner = Runner(settings, "host-1", lease_s=30)
+    assert tick(runner) == "ran"
+    ahead = int((datetime.now(UTC) + timedelta(days=1)).timestamp() * 1000)
+    mark_run(db, LEASE, ahead)  # a run made while the clock was a day ahead
+    db.conn.execute("UPDATE leases SET expires_ms = ? WHERE name = ?", (ahead, LEASE))
+    other = Runner(settings, "host-2", lease_s=30)  # the day-ahead holder is gone
+    assert tick(other) == "ran"
+    assert last_run_ms(db, LEASE) < ahead
+
+
+def test_retries_after_a_pass_at_a_future_instant_run_on_the_real_clock(tmp_path, smtp):
+    from tests.test_scheduler import store_meeting
+
+    smtp.collector.reply = "451 4.3.0 try again later"
+    config = write_config(tmp_path, smtp.port)
+    store_meeting(config, 15, "m1")  # 15 of 20: the 50% threshold
+    at = (datetime.now(UTC) + timedelta(days=10)).isoformat()
+    out = CliRunner().invoke(cli, ["reconcile", "--at", at, "--config", str(config)])
+    assert out.exit_code == 0, out.output
+    db = connect(load_settings(str(config), {}).storage_path)
+    rows = db.conn.execute("SELECT status, attempts, next_attempt_ms FROM outbox").fetchall()
+    assert rows and all(status == "pending" and attempts == 1 for status, attempts, _ in rows)
+    real = time.time() * 1000
+    assert all(real < when <= real + 61_000 for _, _, when in rows)  # not ten days out
+    smtp.collector.reply = "250 OK"
+    sent = deliver(db, SmtpMailer(load_settings(str(config), {}).email), lambda: time.time() + 61)
+    assert {d.status for d in sent} == {"sent"} and len(smtp.messages) == len(rows)
+
+
+def test_a_retry_time_written_under_a_wrong_clock_is_due(tmp_path, smtp):
+    config = write_config(tmp_path, smtp.port)
+    settings = load_settings(str(config), {})
+    db = connect(settings.storage_path)
+    queue(db, 1)
+    far = int((time.time() + 10 * 86400) * 1000)
+    db.conn.execute("UPDATE outbox SET next_attempt_ms = ?, claimed_until_ms = ?", (far, far))
+    assert [d.status for d in deliver(db, SmtpMailer(settings.email))] == ["sent"]
+
+
+def test_a_pass_at_an_earlier_instant_beside_a_normal_one_sends_once(tmp_path, smtp):
+    smtp.collector.delay_s = 0.5
+    config = write_config(tmp_path, smtp.port)
+    settings = load_settings(str(config), {})
+    db = connect(settings.storage_path)
+    keys = queue(db, 3)
+    earlier = (datetime.now(UTC) - timedelta(hours=1)).isoformat()
+    threads = [
+        threading.Thread(
+            target=CliRunner().invoke, args=(cli, ["reconcile", "--config", str(config)])
+        ),
+        threading.Thread(
+            target=CliRunner().invoke,
+            args=(cli, ["reconcile", "--at", earlier, "--config", str(config)]),
+        ),
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    ids = Counter(m["Message-ID"] for _, m in smtp.messages)
+    assert set(f"<{k}@localhost>" for k in keys) <= set(ids)
+    assert set(ids.values()) == {1}, ids
