@@ -10,7 +10,7 @@ from pathlib import Path
 
 import sqlite_utils
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS events (
@@ -233,6 +233,13 @@ CREATE TABLE IF NOT EXISTS provider_figures (
     recorded_at_ms INTEGER NOT NULL,
     note TEXT,
     PRIMARY KEY (account, cycle_start_ms)
+) WITHOUT ROWID;
+
+-- When Meterwise began observing each account (first `meterwise serve` or scheduler start;
+-- for a database of an earlier release, its first stored event): earlier usage is unknown.
+CREATE TABLE IF NOT EXISTS observation (
+    account TEXT PRIMARY KEY,
+    since_ms INTEGER NOT NULL
 ) WITHOUT ROWID;
 
 CREATE TABLE IF NOT EXISTS delivery_counts (

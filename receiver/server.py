@@ -142,6 +142,15 @@ class SchedulerSupervisor:
                 self.proc.kill()
 
 
+def observe_accounts(db: Any, settings: Settings) -> None:
+    """Record when observation of each configured account began (first start only)."""
+    from meterwise.reconciler.store import record_observation
+
+    now_ms = int(time.time() * 1000)
+    for account_id in settings.accounts:
+        record_observation(db, account_id, now_ms)
+
+
 def scheduler_args(config_path: str | None) -> list[str]:
     """The scheduler command: ``-P`` so the working directory can never shadow a module."""
     args = [sys.executable, "-P", "-m", "meterwise.receiver", "scheduler"]
@@ -169,7 +178,9 @@ def run(
     # Create the database and schema once, before the workers race to do it.
     from meterwise.receiver.db import connect
 
-    connect(settings.storage_path, settings.synchronous).conn.close()
+    db = connect(settings.storage_path, settings.synchronous)
+    observe_accounts(db, settings)
+    db.conn.close()
     supervisor = None
     try:
         if with_scheduler:

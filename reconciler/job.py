@@ -66,6 +66,8 @@ def _final(
         previous.start.astimezone(account.tz).date(),
         settings.close_grace_s,
     )
+    if not report.observed:
+        return  # Meterwise began observing after this cycle ended: nothing to report on
     message = compose_final(report, settings.catalog, account.alert_emails, now)
     if dry_run or record_and_queue(
         db, account_id, to_ms(previous.start), [("*", "final", "closed")], message, queued_ms

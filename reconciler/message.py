@@ -61,6 +61,7 @@ def _lines(
         "Why you are getting this:",
     ]
     out += [f"  - {a.headline}" for a in alerts]
+    out += [f"Note: {n}" for n in report.notes if n.startswith(("partly observed", "not obs"))]
     out.append("")
     for m in report.metrics:
         if m.allowance is None and m.usage.used == 0:
@@ -157,7 +158,8 @@ def compose_final(
     report: Report, catalog: Catalog, recipients: Sequence[str], now: datetime
 ) -> OutgoingEmail:
     """The end-of-cycle report with the invoice estimate, sent once when the cycle closes."""
-    lines = _lines(report, [], [], catalog, now)[:1] + [""]
+    notes = [f"Note: {n}" for n in report.notes if n.startswith("partly observed")]
+    lines = _lines(report, [], [], catalog, now)[:1] + notes + [""]
     for m in report.metrics:
         if m.allowance is not None or m.usage.used:
             lines.append(

@@ -193,6 +193,12 @@ class Report:
     usage_by_period: Mapping[str, tuple[tuple[PlanPeriod, Decimal], ...]] = field(
         default_factory=dict
     )
+    observed_since: datetime | None = None  # set when observation began after cycle start
+
+    @property
+    def observed(self) -> bool:
+        """False when Meterwise began observing the account only after this cycle ended."""
+        return self.observed_since is None or self.observed_since < self.cycle.end
 
     def metric(self, name: str) -> MetricReport | None:
         """The named metric, if the report has it."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -18,6 +18,7 @@ from meterwise.reconciler.distinct import distinct_metric
 from meterwise.reconciler.forecast import forecast_sum
 from meterwise.reconciler.invoice import build_invoice
 from meterwise.reconciler.models import BillingCycle, MetricReport, PlanPeriod, Report
+from meterwise.reconciler.observation import observation_note, widen_for_observation
 from meterwise.reconciler.providers import metrics_for
 from meterwise.reconciler.subscription import build_timeline, plan_periods
 
@@ -116,6 +117,12 @@ def compute_report(
             notes.append(f"{m_usage.name}: no rate in plan {plan_id}, not invoiced")
     next_plan = None if before_signup else timeline.plan_at(cycle.end)
     invoice = build_invoice(cycle, periods, next_plan, catalog, overage, usage, account.tz)
+    since_ms = store.observed_since(db, account.id)
+    observed_since = None
+    if since_ms is not None and since_ms > start_ms:
+        observed_since = datetime.fromtimestamp(since_ms / 1000, UTC)
+        notes.append(observation_note(observed_since, cycle, account.timezone))
+        metrics = [widen_for_observation(m, observed_since, cycle) for m in metrics]
     attribution: tuple[Any, ...] = ()
     if hooks.attribution and plan is not None:
         allowance = plan.allowance("mau") or 1
@@ -152,5 +159,6 @@ def compute_report(
         timezone=account.timezone,
         overage_by_period={k: tuple(v) for k, v in overage.items()},
         usage_by_period={k: tuple(v) for k, v in usage.items()},
+        observed_since=observed_since,
         next_plan=next_plan,
     )

@@ -103,6 +103,7 @@ def run_scheduler(
 
     from meterwise.receiver.db import connect
     from meterwise.reconciler.outbox import release_lease
+    from meterwise.reconciler.store import record_observation
 
     runner = Runner(
         settings,
@@ -110,6 +111,10 @@ def run_scheduler(
         lease_s,
         parent_pid,
     )
+    db = connect(settings.storage_path, settings.synchronous)
+    for account_id in settings.accounts:  # observation begins at the first start
+        record_observation(db, account_id, to_ms(datetime.now(UTC)))
+    db.conn.close()
     scheduler = BlockingScheduler(timezone=UTC)
     runner.scheduler = scheduler
     scheduler.add_job(

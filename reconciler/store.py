@@ -239,3 +239,21 @@ def delivery_counts(db: Any, account: str, start_ms: int, end_ms: int) -> dict[s
             (account, start_ms, end_ms),
         )
     }
+
+
+def record_observation(db: Any, account: str, now_ms: int) -> None:
+    """Note that observation of ``account`` began now, unless it began earlier (events
+    stored by an earlier release count as observed from the first of them)."""
+    db.conn.execute(
+        "INSERT OR IGNORE INTO observation (account, since_ms) SELECT ?, min(?, coalesce(("
+        "SELECT min(ts_ms) FROM events WHERE account = ?), ?))",
+        (account, now_ms, account, now_ms),
+    )
+
+
+def observed_since(db: Any, account: str) -> int | None:
+    """When observation of ``account`` began (None: unknown, treated as always)."""
+    row = db.conn.execute(
+        "SELECT since_ms FROM observation WHERE account = ?", (account,)
+    ).fetchone()
+    return int(row[0]) if row else None

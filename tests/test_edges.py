@@ -528,3 +528,55 @@ def test_ingest_failures_reach_people(db_path, clock, smtp):
         assert smtp.messages[-1][1]["Subject"].endswith("usage_missing")
     finally:
         live.server.shutdown()
+
+
+# 17. An install in mid-cycle says so, trusts its forecast less, and mails no unseen cycle.
+def test_a_partly_observed_first_cycle_says_so(db_path, clock, smtp):
+    from meterwise.reconciler.html import render_html
+    from meterwise.reconciler.job import run_reconciliation
+    from meterwise.reconciler.mailer import SmtpMailer
+    from meterwise.reconciler.store import record_observation
+
+    doc = base_config(db_path, alert_emails=["ops@example.com"])
+    doc["email"] = {"host": "127.0.0.1", "port": smtp.port, "from": "mw@example.com"}
+    doc["plans"] = {"jaas-basic": {"allowances": {"mau": 4}}}
+    settings = parse_settings(doc, ENV, "t")
+    live = LiveServer(settings, clock)
+    live.thread.start()
+    try:
+        db = connect(settings.storage_path)
+        install = CYCLE + timedelta(days=16)
+        record_observation(db, "acme", ms(install))  # what `meterwise serve` does at first start
+        devices(live, install + timedelta(hours=2), ["d1", "d2", "d3"])
+        now = install + timedelta(days=1)
+        report = compute_report(db, settings, "acme", now)
+        assert report.observed_since == install
+        assert any(n.startswith("partly observed") for n in report.notes)
+        mau = report.metric("mau")
+        assert mau is not None and mau.forecast is not None
+        assert mau.forecast.confidence == "low"
+        assert mau.forecast.high > mau.forecast.value  # widened, never "3-3"
+        assert "partly observed" in render_html(report, settings.catalog)
+        run_reconciliation(db, settings, SmtpMailer(settings.email), now)
+        subjects = [m["Subject"] for _, m in smtp.messages]
+        assert not any("closed" in s for s in subjects)  # Feb 8 - Mar 8 was never observed
+        assert subjects and "partly observed" in smtp.texts()[0]
+        after = CYCLE + timedelta(days=31, hours=2)
+        run_reconciliation(db, settings, SmtpMailer(settings.email), after)
+        finals = [t for (_, m), t in zip(smtp.messages, smtp.texts()) if "closed" in m["Subject"]]
+        assert len(finals) == 1 and "partly observed" in finals[0]
+    finally:
+        live.server.shutdown()
+
+
+def test_serve_records_when_observation_began(tmp_path):
+    from meterwise.receiver.server import observe_accounts
+    from meterwise.reconciler.store import observed_since, record_observation
+
+    settings = parse_settings(base_config(tmp_path / "o.db"), ENV, "t")
+    db = connect(settings.storage_path)
+    observe_accounts(db, settings)
+    first = observed_since(db, "acme")
+    assert first is not None and abs(first - datetime.now(UTC).timestamp() * 1000) < 5000
+    record_observation(db, "acme", first + 10_000)  # a later start changes nothing
+    assert observed_since(db, "acme") == first

@@ -64,8 +64,9 @@ def start_scheduler(config: Path, log: Path) -> subprocess.Popen[bytes]:
         return subprocess.Popen(
             [
                 PYTHON,
+                "-P",
                 "-m",
-                "receiver",
+                "meterwise.receiver",
                 "scheduler",
                 "--config",
                 str(config),
@@ -108,7 +109,9 @@ def test_two_schedulers_send_one_email_and_the_standby_takes_over(tmp_path, smtp
     try:
         assert wait_for(lambda: len(alerts(smtp)) >= 1)
         time.sleep(2.0)  # many more ticks of both
-        assert len(alerts(smtp)) == 1 and len(finals(smtp)) == 1
+        # One alert; no closing report for the previous cycle, which ended before
+        # observation of the account began (the first scheduler start).
+        assert len(alerts(smtp)) == 1 and len(finals(smtp)) == 0
         assert "MAU 55% of 20" in alerts(smtp)[0]
         db = connect(tmp_path / "sched.db")
         holder = db.conn.execute("SELECT holder FROM leases").fetchone()[0]
@@ -119,7 +122,7 @@ def test_two_schedulers_send_one_email_and_the_standby_takes_over(tmp_path, smtp
         store_meeting(config, 6, "m2", first=11)  # 17 of 20: 85%
         assert wait_for(lambda: len(alerts(smtp)) >= 2)
         time.sleep(1.0)
-        assert len(alerts(smtp)) == 2 and len(finals(smtp)) == 1
+        assert len(alerts(smtp)) == 2 and len(finals(smtp)) == 0
         assert "MAU 85% of 20" in alerts(smtp)[1]
         holder = db.conn.execute("SELECT holder FROM leases").fetchone()[0]
         assert f":{standby.pid}:" in holder
