@@ -563,7 +563,8 @@ def test_a_partly_observed_first_cycle_says_so(db_path, clock, smtp):
         assert subjects and "partly observed" in smtp.texts()[0]
         after = CYCLE + timedelta(days=31, hours=2)
         run_reconciliation(db, settings, SmtpMailer(settings.email), after)
-        finals = [t for (_, m), t in zip(smtp.messages, smtp.texts()) if "closed" in m["Subject"]]
+        pairs = zip(smtp.messages, smtp.texts(), strict=True)
+        finals = [t for (_, m), t in pairs if "closed" in m["Subject"]]
         assert len(finals) == 1 and "partly observed" in finals[0]
     finally:
         live.server.shutdown()
