@@ -5,7 +5,7 @@ Amounts go through `reconciler.audit_view.money`.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -20,8 +20,21 @@ def number(value: Decimal) -> int | str:
     return int(value) if value == value.to_integral_value() else str(value.normalize())
 
 
+QUANTUM = Decimal("0.000001")
+
+
+def quantity(value: Decimal) -> str:
+    """The JSON type of every quantity: a decimal string, at most 6 decimals, no exponent
+    and no trailing zeros ("1600", "153.333333", "0.5")."""
+    text = format(value.quantize(QUANTUM), "f")
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
 def _iso(instant: datetime | None) -> str | None:
-    return instant.isoformat().replace("+00:00", "Z") if instant else None
+    """Every instant in JSON: UTC, ending in ``Z``."""
+    if instant is None:
+        return None
+    return instant.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def _forecast(f: Forecast | None) -> dict[str, Any]:
@@ -34,9 +47,9 @@ def _forecast(f: Forecast | None) -> dict[str, Any]:
             "forecast_confidence": None,
         }
     return {
-        "forecast": number(f.value),
-        "forecast_low": number(f.low),
-        "forecast_high": number(f.high),
+        "forecast": quantity(f.value),
+        "forecast_low": quantity(f.low),
+        "forecast_high": quantity(f.high),
         "projected_crossing": _iso(f.crossing),
         "forecast_confidence": f.confidence,
         "forecast_method": f.method,
@@ -63,10 +76,10 @@ def report_to_dict(report: Report) -> dict[str, Any]:
         },
         "metrics": {
             m.usage.name: {
-                "used": number(m.usage.used),
+                "used": quantity(m.usage.used),
                 "unit": m.usage.unit,
                 "allowance": m.allowance,
-                "overage_units": number(m.overage_units),
+                "overage_units": quantity(m.overage_units),
                 "overage_amount": money(m.overage_amount),
                 **_forecast(m.forecast),
                 "estimated": m.usage.estimated,
@@ -81,7 +94,7 @@ def report_to_dict(report: Report) -> dict[str, Any]:
                 {
                     "code": ln.code,
                     "description": ln.description,
-                    "quantity": number(ln.quantity),
+                    "quantity": quantity(ln.quantity),
                     "unit_price": str(ln.unit_price),
                     "amount": money(ln.amount),
                 }
@@ -94,6 +107,7 @@ def report_to_dict(report: Report) -> dict[str, Any]:
             for a in report.attribution
         ],
         "notes": list(report.notes),
+        "observed_since": _iso(report.observed_since),
         **({"extras": dict(report.extras)} if report.extras else {}),
         **audit_dict(report),
     }

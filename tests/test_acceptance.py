@@ -123,10 +123,10 @@ def test_faq_upgrade_invoice_to_the_cent(faq_live, tmp_path):
         (ln["code"], ln["quantity"], ln["unit_price"], ln["amount"])
         for ln in data["invoice"]["lines"]
     ] == [
-        ("subscription", 1, "499.00", "499.00"),
+        ("subscription", "1", "499.00", "499.00"),
         ("proration_charge", "0.5", "499.00", "249.50"),
         ("proration_credit", "0.5", "-99.00", "-49.50"),
-        ("overage:mau", 200, "0.99", "198.00"),
+        ("overage:mau", "200", "0.99", "198.00"),
     ]
     assert data["cycle"] == {
         "start": "2026-03-08T00:00:00Z",

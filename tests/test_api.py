@@ -104,7 +104,7 @@ def test_the_report_is_the_same_json_as_the_cli(api):
         compute_report(connect(settings.storage_path), settings, "acme", START + timedelta(days=3))
     )
     assert answer.json() == expected
-    assert answer.json()["metrics"]["mau"]["used"] == 3
+    assert answer.json()["metrics"]["mau"]["used"] == "3"
     checks = get(api, "/api/accounts/acme/checks", token(), at=at).json()
     assert {c["code"] for c in checks["checks"]} >= {"usage_missing", "silence", "duplicates"}
     assert checks["provider_figures"] is None

@@ -74,7 +74,7 @@ def test_report_formats(tmp_path):
     args = ["report", "acme", "--at", "2026-03-20T00:00:00Z", "--config", str(config)]
     code, out = run(*args, "--format", "json")
     data = json.loads(out)
-    assert code == 0 and data["metrics"]["mau"]["used"] == 3
+    assert code == 0 and data["metrics"]["mau"]["used"] == "3"
     assert set(data) >= {
         "account",
         "provider",
@@ -118,7 +118,7 @@ def test_report_formats(tmp_path):
         str(config),
     )
     assert json.loads(out)["cycle"]["start"] == "2026-02-15T00:00:00Z"
-    assert json.loads(out)["metrics"]["mau"]["used"] == 3
+    assert json.loads(out)["metrics"]["mau"]["used"] == "3"
 
 
 def test_report_for_unknown_account_is_a_clean_error(tmp_path):

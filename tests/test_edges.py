@@ -581,3 +581,27 @@ def test_serve_records_when_observation_began(tmp_path):
     assert first is not None and abs(first - datetime.now(UTC).timestamp() * 1000) < 5000
     record_observation(db, "acme", first + 10_000)  # a later start changes nothing
     assert observed_since(db, "acme") == first
+
+
+# 12. One JSON type per field: quantities are decimal strings, instants are UTC with Z.
+def test_json_types_are_one_per_field(db_path, clock):
+    from meterwise.reconciler.report import report_to_dict
+
+    live = start_live(db_path, clock, timezone="America/New_York")
+    try:
+        devices(live, CYCLE + timedelta(days=1), ["d1", "d2"])
+        recording(live, CYCLE + timedelta(days=1), 100, "r1")  # 1.666... minutes exact
+        db = connect(live.settings.storage_path)
+        data = report_to_dict(compute_report(db, live.settings, "acme", CYCLE + timedelta(days=3)))
+        for name, m in data["metrics"].items():
+            for field in ("used", "overage_units", "forecast", "forecast_low", "forecast_high"):
+                assert m[field] is None or isinstance(m[field], str), (name, field, m[field])
+                assert m[field] is None or "E" not in m[field] and len(m[field]) < 20
+        assert data["metrics"]["mau"]["used"] == "2"
+        for line in data["invoice"]["lines"]:
+            assert isinstance(line["quantity"], str) and isinstance(line["amount"], str)
+        instants = [data["as_of"], data["cycle"]["start"], data["cycle"]["end"]]
+        instants += [data["invoice"]["issued_on"]]
+        assert all(i.endswith("Z") for i in instants), instants
+    finally:
+        live.server.shutdown()

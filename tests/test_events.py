@@ -163,7 +163,7 @@ def test_months_of_events_give_mau_growth_seasonality_segments_and_invoice(bot, 
     assert out.exit_code == 0, out.output
     data = json.loads(out.output)
     assert data["extras"]["segments"]["country"] == march_countries
-    assert data["metrics"]["mau"]["used"] == 58
+    assert data["metrics"]["mau"]["used"] == "58"
 
 
 def test_pseudonymized_accounts_keep_counts_and_drop_identities(tmp_path, clock, smtp):
