@@ -65,6 +65,7 @@ def fill(config: Path, rows: int, devices: int, sessions: int) -> float:
             account,
             "anchored",
             [Parsed("k", "USAGE", 0, None, None, None, b"", {}, tuple(entities))],
+            lambda p: start_ms,
         )
         conn.execute("COMMIT")
     conn.execute("BEGIN")

@@ -73,8 +73,14 @@ def _report(account_id: str, allow_query_token: bool = False) -> Any:
         raise AuthError(404, "unknown_account", f"no account {account_id!r} is configured")
     grant.check(account_id)
     as_of, cycle = _instant("at"), _date("cycle")
+    event_time = request.args.get("event_time", "false")
+    if event_time not in ("true", "false"):
+        raise BadParameter("event_time must be true or false")
+    known = as_of if "at" in request.args and event_time == "false" else None
     db = get_db(settings.storage_path, settings.synchronous)
-    return compute_report(db, settings, account_id, as_of, cycle, settings.close_grace_s)
+    return compute_report(
+        db, settings, account_id, as_of, cycle, settings.close_grace_s, known_at=known
+    )
 
 
 @bp.errorhandler(AuthError)

@@ -54,6 +54,7 @@ CREATE TABLE IF NOT EXISTS entity_first_seen (
     session_id TEXT,
     user_id TEXT,
     email TEXT,
+    known_ms INTEGER,  -- when a sighting was first received (NULL: stored by release 0.1)
     PRIMARY KEY (account, metric, cycle_start_ms, entity)
 ) WITHOUT ROWID;
 
@@ -302,14 +303,25 @@ def connect(path: str | os.PathLike[str], synchronous: str = "normal") -> sqlite
     db = sqlite_utils.Database(conn)
     if conn.execute("PRAGMA user_version").fetchone()[0] < SCHEMA_VERSION:
         try:
-            conn.executescript(
-                f"BEGIN IMMEDIATE;{SCHEMA}PRAGMA user_version = {SCHEMA_VERSION};COMMIT;"
-            )
+            conn.execute("BEGIN IMMEDIATE")
+            for statement in _statements(SCHEMA):
+                conn.execute(statement)
+            columns = {r[1] for r in conn.execute("PRAGMA table_info(entity_first_seen)")}
+            if "known_ms" not in columns:  # version 7: when each first sighting was known
+                conn.execute("ALTER TABLE entity_first_seen ADD COLUMN known_ms INTEGER")
+            conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            conn.execute("COMMIT")
         except BaseException:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
             raise
     return db
+
+
+def _statements(script: str) -> list[str]:
+    """The statements of a schema script (no statement holds a ';' in a string)."""
+    text = "\n".join(ln.split("--")[0] for ln in script.splitlines())
+    return [s.strip() for s in text.split(";") if s.strip()]
 
 
 def get_db(path: str | os.PathLike[str], synchronous: str = "normal") -> sqlite_utils.Database:

@@ -36,8 +36,14 @@ CYCLE = {
 AT = {
     "name": "at",
     "in": "query",
-    "description": "Evaluate as of this instant (default now).",
+    "description": "As known at this instant: events dated and received by then (default now).",
     "schema": {"type": "string", "format": "date-time"},
+}
+EVENT_TIME = {
+    "name": "event_time",
+    "in": "query",
+    "description": "true: with `at`, count events dated by then whenever they arrived.",
+    "schema": {"type": "string", "enum": ["true", "false"]},
 }
 JSON_OBJECT = {"application/json": {"schema": {"type": "object"}}}
 TOKEN = {"name": "token", "in": "query", "schema": {"type": "string"}}
@@ -78,21 +84,21 @@ def openapi_document() -> dict[str, Any]:
             "/api/accounts/{account_id}/report": {
                 "get": _read(
                     "One cycle's reconciliation (as `meterwise report --format json`)",
-                    [ACCOUNT, CYCLE, AT],
+                    [ACCOUNT, CYCLE, AT, EVENT_TIME],
                     "The report",
                 )
             },
             "/api/accounts/{account_id}/checks": {
                 "get": _read(
                     "Consistency checks and the provider comparison of a cycle",
-                    [ACCOUNT, CYCLE, AT],
+                    [ACCOUNT, CYCLE, AT, EVENT_TIME],
                     "The checks",
                 )
             },
             "/reports/{account_id}": {
                 "get": _read(
                     "The HTML report page (token as bearer header or ?token=)",
-                    [ACCOUNT, CYCLE, AT, TOKEN],
+                    [ACCOUNT, CYCLE, AT, EVENT_TIME, TOKEN],
                     "A self-contained page",
                     {"text/html": {"schema": {"type": "string"}}},
                 )

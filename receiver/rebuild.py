@@ -33,16 +33,18 @@ def rebuild(db: Any, settings: Settings, account_id: str, batch: int = 5000) -> 
                 ).fetchall()
                 if not rows:
                     break
-                parsed = []
+                parsed, received = [], {}
                 for event_id, body, key, ts in rows:
                     last_id = event_id
                     try:
-                        parsed += adapter.parse(
+                        found = adapter.parse(
                             bytes(body), account, {"webhook-id": key, REPLAY: "1"}, ts
                         )
                     except BadPayload:
                         continue  # stored under older rules; kept raw, not counted
-                upsert_entities(db, account, kind, parsed)
+                    parsed += found
+                    received.update({id(p): int(ts) for p in found})
+                upsert_entities(db, account, kind, parsed, lambda p, seen=received: seen[id(p)])
                 replayed += len(rows)
             entities = conn.execute(
                 "SELECT count(*) FROM entity_first_seen WHERE account = ?", (account_id,)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 import sqlite_utils
 
@@ -34,9 +34,10 @@ ON CONFLICT (account, idempotency_key) DO NOTHING
 # Keep the earliest sighting (webhooks arrive out of order); a userId seen on any row sticks.
 _UPSERT_ENTITY = """
 INSERT INTO entity_first_seen (account, metric, cycle_start_ms, entity, first_ts_ms,
-                               session_id, user_id, email)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                               session_id, user_id, email, known_ms)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (account, metric, cycle_start_ms, entity) DO UPDATE SET
+    known_ms = min(coalesce(known_ms, excluded.known_ms), excluded.known_ms),
     session_id = CASE WHEN excluded.first_ts_ms < first_ts_ms
                       THEN excluded.session_id ELSE session_id END,
     user_id = CASE WHEN excluded.first_ts_ms < first_ts_ms
@@ -54,7 +55,11 @@ def cycle_start_ms(account: Account, kind: str, ts_ms: int) -> int:
 
 
 def upsert_entities(
-    db: sqlite_utils.Database, account: Account, kind: str, parsed: Iterable[Parsed]
+    db: sqlite_utils.Database,
+    account: Account,
+    kind: str,
+    parsed: Iterable[Parsed],
+    received_at_ms: Callable[[Parsed], int],
 ) -> None:
     """Record first sightings per cycle, hourly activity and the sessions that had USAGE
     (for the lost-webhook check); the caller holds the transaction."""
@@ -76,6 +81,7 @@ def upsert_entities(
             e.session_id,
             e.user_id,
             e.email,
+            received_at_ms(p),
         )
         for p in parsed
         for e in p.entities
@@ -150,7 +156,7 @@ def store_events(
             fresh.append(ev)
             for table, rows in ev.rows.items():
                 _insert_rows(db, table, account.id, event_id, rows)
-        upsert_entities(db, account, kind, fresh)
+        upsert_entities(db, account, kind, fresh, lambda _: received_at_ms)
         conn.execute("COMMIT")
     except BaseException:
         if conn.in_transaction:

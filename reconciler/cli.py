@@ -22,7 +22,17 @@ def _db(settings: Settings) -> Any:
 @click.command("report")
 @click.argument("account")
 @click.option("--cycle", "cycle", default=None, help="Any date inside the wanted cycle.")
-@click.option("--at", "at", default=None, help="Evaluate as of this ISO instant (default now).")
+@click.option(
+    "--at",
+    "at",
+    default=None,
+    help="As known at this ISO instant: events dated and received by then (default now).",
+)
+@click.option(
+    "--event-time",
+    is_flag=True,
+    help="With --at: count events dated by then, whenever they arrived (replayed history).",
+)
 @click.option(
     "--format", "fmt", type=click.Choice(["table", "json", "csv", "html"]), default="table"
 )
@@ -42,6 +52,7 @@ def report_command(
     account: str,
     cycle: str | None,
     at: str | None,
+    event_time: bool,
     fmt: str,
     segment: str | None,
     output: str | None,
@@ -57,15 +68,17 @@ def report_command(
     from meterwise.reconciler.report import render_csv, render_table, report_to_dict
 
     settings = settings_from(config_path, [account])
+    as_of = parse_instant(at)
     try:
         report = compute_report(
             _db(settings),
             settings,
             account,
-            parse_instant(at),
+            as_of,
             parse_date(cycle),
             settings.close_grace_s,
             segment,
+            known_at=None if (at is None or event_time) else as_of,
         )
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from None

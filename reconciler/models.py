@@ -194,6 +194,7 @@ class Report:
         default_factory=dict
     )
     observed_since: datetime | None = None  # set when observation began after cycle start
+    adjustments: Mapping[str, Any] | None = None  # late events over a frozen closed cycle
 
     @property
     def observed(self) -> bool:

@@ -16,6 +16,7 @@ from meterwise.reconciler.consistency import compare, load_figures, run_checks
 from meterwise.reconciler.cycles import cycle_containing, to_ms
 from meterwise.reconciler.distinct import distinct_metric
 from meterwise.reconciler.forecast import forecast_sum
+from meterwise.reconciler.freeze import freeze
 from meterwise.reconciler.invoice import build_invoice
 from meterwise.reconciler.models import BillingCycle, MetricReport, PlanPeriod, Report
 from meterwise.reconciler.observation import observation_note, widen_for_observation
@@ -50,9 +51,44 @@ def compute_report(
     cycle_date: date | None = None,
     close_grace_s: int = CLOSE_GRACE_S,
     segment: str | None = None,
+    known_at: datetime | None = None,
 ) -> Report:
-    """The reconciliation of one account's cycle as of ``as_of`` (default: its cycle)."""
+    """The reconciliation of one account's cycle as of ``as_of`` (default: its cycle).
+
+    ``known_at``: count only what Meterwise had received by then (`report --at` uses it, so
+    a report as of yesterday never changes); None counts everything stored (event time only).
+
+    A closed cycle whose closing report was mailed is frozen: its metrics and invoice stay as
+    they were when that report was queued; events received later and dated inside it are
+    listed apart as ``adjustments`` (what they would change, when they arrived).
+    """
     account = get_account(settings, account_id)
+    horizon = to_ms(known_at) if known_at is not None else None
+    with store.known_at(db, horizon):
+        report = _compute(db, settings, account, as_of, cycle_date, close_grace_s, segment)
+    if not report.closed:
+        return report
+    mailed = store.closing_mailed_ms(db, account.id, to_ms(report.cycle.start))
+    if mailed is None or (horizon is not None and horizon <= mailed):
+        return report
+    with store.known_at(db, mailed):
+        frozen = _compute(db, settings, account, as_of, cycle_date, close_grace_s, segment)
+    late = store.late_arrivals(
+        db, account.id, to_ms(report.cycle.start), to_ms(report.cycle.end), mailed, horizon
+    )
+    return freeze(frozen, report, late, mailed)
+
+
+def _compute(
+    db: Any,
+    settings: Settings,
+    account: Account,
+    as_of: datetime,
+    cycle_date: date | None,
+    close_grace_s: int,
+    segment: str | None,
+) -> Report:
+    """Read one cycle's values and run the pure core on them."""
     catalog = settings.catalog
     cycle = cycle_for(settings, account, cycle_date if cycle_date else as_of)
     # Nothing is billed or counted before signup: the cycle that holds the cycle_anchor.

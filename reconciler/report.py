@@ -108,6 +108,7 @@ def report_to_dict(report: Report) -> dict[str, Any]:
         ],
         "notes": list(report.notes),
         "observed_since": _iso(report.observed_since),
+        "adjustments": dict(report.adjustments) if report.adjustments else None,
         **({"extras": dict(report.extras)} if report.extras else {}),
         **audit_dict(report),
     }

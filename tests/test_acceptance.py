@@ -108,6 +108,7 @@ def test_faq_upgrade_invoice_to_the_cent(faq_live, tmp_path):
             "acme",
             "--cycle",
             "2026-03-20",
+            "--event-time",  # history replayed today: count by event time
             "--at",
             "2026-04-08T02:00:00Z",
             "--format",

@@ -97,7 +97,9 @@ def test_a_token_limited_to_one_account_reads_only_it(api):
 
 def test_the_report_is_the_same_json_as_the_cli(api):
     at = (START + timedelta(days=3)).isoformat()
-    answer = get(api, "/api/accounts/acme/report", token(), cycle="2026-03-10", at=at)
+    answer = get(
+        api, "/api/accounts/acme/report", token(), cycle="2026-03-10", at=at, event_time="true"
+    )
     assert answer.status_code == 200
     settings = api.settings
     expected = report_to_dict(
@@ -105,7 +107,7 @@ def test_the_report_is_the_same_json_as_the_cli(api):
     )
     assert answer.json() == expected
     assert answer.json()["metrics"]["mau"]["used"] == "3"
-    checks = get(api, "/api/accounts/acme/checks", token(), at=at).json()
+    checks = get(api, "/api/accounts/acme/checks", token(), at=at, event_time="true").json()
     assert {c["code"] for c in checks["checks"]} >= {"usage_missing", "silence", "duplicates"}
     assert checks["provider_figures"] is None
 
@@ -122,13 +124,15 @@ def test_bad_parameters_are_400(api, params):
 def test_the_page_takes_the_token_as_header_or_query(api):
     at = (START + timedelta(days=3)).isoformat()
     by_query = api.session.get(
-        api.url + "/reports/acme", params={"token": token(), "at": at}, timeout=30
+        api.url + "/reports/acme",
+        params={"token": token(), "at": at, "event_time": "true"},
+        timeout=30,
     )
     assert by_query.status_code == 200
     assert by_query.headers["Content-Type"].startswith("text/html")
     assert "default-src 'none'" in by_query.headers["Content-Security-Policy"]
     assert "<svg" in by_query.text and "<script" not in by_query.text
-    by_header = get(api, "/reports/acme", token(), at=at)
+    by_header = get(api, "/reports/acme", token(), at=at, event_time="true")
     assert by_header.text == by_query.text
 
 

@@ -54,7 +54,7 @@ def test_the_report_page_renders_its_key_figures(site):
     from playwright.sync_api import sync_playwright
 
     at = (START + timedelta(days=9, hours=12)).isoformat()
-    url = f"{site.url}/reports/acme?token={token()}&at={at}"
+    url = f"{site.url}/reports/acme?token={token()}&at={at}&event_time=true"
     requests_seen: list[str] = []
     errors: list[str] = []
     with sync_playwright() as p:

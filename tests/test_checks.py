@@ -128,7 +128,7 @@ def test_provider_figures_are_compared_with_likely_causes(scenario, tmp_path):
         "recorded for acme, cycle 2026-03-08 to 2026-04-08: mau 5, total 99.00, "
         "subscription 99.00\n"
     )
-    args = ["report", "acme", "--at", NOW.isoformat(), "--config", str(config)]
+    args = ["report", "acme", "--event-time", "--at", NOW.isoformat(), "--config", str(config)]
     data = json.loads(CliRunner().invoke(cli, [*args, "--format", "json"]).output)
     rows = {r["item"]: r for r in data["provider_figures"]["rows"]}
     assert rows["mau"] == {"item": "mau", "ours": 3, "theirs": 5, "difference": -2}

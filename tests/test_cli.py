@@ -71,7 +71,8 @@ def test_report_formats(tmp_path):
             jaas.parse(body, settings.accounts["acme"], {}),
             i,
         )
-    args = ["report", "acme", "--at", "2026-03-20T00:00:00Z", "--config", str(config)]
+    args = ["report", "acme", "--event-time", "--at", "2026-03-20T00:00:00Z"]
+    args += ["--config", str(config)]
     code, out = run(*args, "--format", "json")
     data = json.loads(out)
     assert code == 0 and data["metrics"]["mau"]["used"] == "3"
@@ -110,6 +111,7 @@ def test_report_formats(tmp_path):
     code, out = run(
         "report",
         "acme",
+        "--event-time",
         "--at",
         "2026-03-14T00:00:00Z",
         "--format",

@@ -157,7 +157,8 @@ def test_months_of_events_give_mau_growth_seasonality_segments_and_invoice(bot, 
     out = CliRunner().invoke(
         cli,
         ["report", "bot", "--config", str(path), "--cycle", "2026-03-10"]
-        + ["--at", "2026-04-01T06:00:00Z", "--segment", "country", "--format", "json"],
+        + ["--event-time", "--at", "2026-04-01T06:00:00Z", "--segment", "country"]
+        + ["--format", "json"],
         env=ENV,
     )
     assert out.exit_code == 0, out.output

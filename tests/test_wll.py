@@ -139,7 +139,15 @@ def test_month_gives_mau_with_and_without_system_only_users(loyal, smtp, tmp_pat
     # The CLI shows the same figures.
     result = CliRunner().invoke(
         cli,
-        ["report", "loyal", "--cycle", "2026-03-15", "--at", "2026-04-01T02:00:00Z"],
+        [
+            "report",
+            "loyal",
+            "--cycle",
+            "2026-03-15",
+            "--event-time",
+            "--at",
+            "2026-04-01T02:00:00Z",
+        ],
         env={"WLL_SECRET": WLL_SECRET, "METERWISE_CONFIG": str(tmp_path / "meterwise.toml")},
     )
     assert result.exit_code == 0, result.output
