@@ -3,13 +3,18 @@ from the raw events."""
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from meterwise.config.settings import Settings
 from meterwise.receiver.db import write_lock
 from meterwise.receiver.providers import PROVIDERS
-from meterwise.receiver.providers.base import REPLAY, BadPayload
+from meterwise.receiver.providers.base import REPLAY, BadPayload, Parsed
 from meterwise.receiver.store import upsert_entities
+
+
+def _received(received: dict[int, int], parsed: Parsed) -> int:
+    return received[id(parsed)]
 
 
 def rebuild(db: Any, settings: Settings, account_id: str, batch: int = 5000) -> tuple[int, int]:
@@ -44,7 +49,7 @@ def rebuild(db: Any, settings: Settings, account_id: str, batch: int = 5000) -> 
                         continue  # stored under older rules; kept raw, not counted
                     parsed += found
                     received.update({id(p): int(ts) for p in found})
-                upsert_entities(db, account, kind, parsed, lambda p, seen=received: seen[id(p)])
+                upsert_entities(db, account, kind, parsed, partial(_received, received))
                 replayed += len(rows)
             entities = conn.execute(
                 "SELECT count(*) FROM entity_first_seen WHERE account = ?", (account_id,)

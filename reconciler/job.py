@@ -13,7 +13,8 @@ from meterwise.reconciler.advice import recommend
 from meterwise.reconciler.alerts import Alert, cleared, evaluate
 from meterwise.reconciler.cycles import to_ms
 from meterwise.reconciler.mailer import Mailer, OutgoingEmail
-from meterwise.reconciler.message import compose_alert, compose_final
+from meterwise.reconciler.message import compose_alert, compose_correction, compose_final
+from meterwise.reconciler.models import Report
 from meterwise.reconciler.outbox import Delivery, deliver, fired_keys, rearm, record_and_queue
 from meterwise.reconciler.reconcile import compute_report, cycle_for
 
@@ -56,8 +57,7 @@ def _final(
         seconds=settings.close_grace_s
     ):
         return
-    if ("*", "final", "closed") in fired_keys(db, account_id, to_ms(previous.start)):
-        return
+    fired = fired_keys(db, account_id, to_ms(previous.start))
     report = compute_report(
         db,
         settings,
@@ -66,6 +66,9 @@ def _final(
         previous.start.astimezone(account.tz).date(),
         settings.close_grace_s,
     )
+    if ("*", "final", "closed") in fired:
+        _correction(db, settings, report, fired, result, dry_run, queued_ms)
+        return
     if not report.observed:
         return  # Meterwise began observing after this cycle ended: nothing to report on
     message = compose_final(report, settings.catalog, account.alert_emails, now)
@@ -73,6 +76,32 @@ def _final(
         db, account_id, to_ms(previous.start), [("*", "final", "closed")], message, queued_ms
     ):
         result.queued.append((account_id, message, []))
+
+
+def _correction(
+    db: Any,
+    settings: Settings,
+    report: Report,
+    fired: dict[tuple[str, str, str], int],
+    result: PassResult,
+    dry_run: bool,
+    queued_ms: int,
+) -> None:
+    """One correction email per new invoice estimate that late events give a closed cycle."""
+    found = report.adjustments
+    if not found:
+        return
+    total = found["invoice_total"]
+    if total["reported"] == total["with_late_events"]:
+        return
+    key = ("*", "correction", total["with_late_events"])
+    if key in fired:
+        return
+    account = settings.accounts[report.account]
+    message = compose_correction(report, account.alert_emails)
+    cycle_ms = to_ms(report.cycle.start)
+    if dry_run or record_and_queue(db, report.account, cycle_ms, [key], message, queued_ms):
+        result.queued.append((report.account, message, []))
 
 
 def run_reconciliation(

@@ -182,3 +182,35 @@ def compose_final(
     return OutgoingEmail(
         key, tuple(recipients), subject, "\n".join(lines) + "\n", _html(lines, subject)
     )
+
+
+def compose_correction(report: Report, recipients: Sequence[str]) -> OutgoingEmail:
+    """A closed cycle's invoice estimate changed by events that arrived after its report."""
+    found = report.adjustments or {}
+    total = found.get("invoice_total", {})
+    tz = report.timezone
+    lines = [
+        f"{report.account}: cycle {day(report.cycle.start, tz)} to {day(report.cycle.end, tz)}, "
+        "closed and reported, received late events dated inside it.",
+        "",
+        f"Late events: {found.get('late_events')} (arrived {found.get('first_arrived')} to "
+        f"{found.get('last_arrived')})",
+        f"Invoice estimate as reported: ${total.get('reported')}",
+        f"Invoice estimate with the late events: ${total.get('with_late_events')}",
+    ]
+    lines += [
+        f"{name}: {v['reported']} reported, {v['with_late_events']} with the late events"
+        for name, v in found.get("metrics", {}).items()
+    ]
+    lines += ["", "The reported figures stay as they were; the report lists these adjustments."]
+    subject = (
+        f"[Meterwise] {report.account}: correction for cycle {day(report.cycle.start, tz)} to "
+        f"{day(report.cycle.end, tz)}: invoice estimate ${total.get('with_late_events')} "
+        f"(reported ${total.get('reported')})"
+    )
+    key = outbox_key(
+        report.account, report.cycle.start, [f"correction:{total.get('with_late_events')}"]
+    )
+    return OutgoingEmail(
+        key, tuple(recipients), subject, "\n".join(lines) + "\n", _html(lines, subject)
+    )

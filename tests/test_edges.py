@@ -605,3 +605,96 @@ def test_json_types_are_one_per_field(db_path, clock):
         assert all(i.endswith("Z") for i in instants), instants
     finally:
         live.server.shutdown()
+
+
+def at_clock(clock, when: datetime):
+    """Set the receiver's clock (receipt times) to ``when``; returns the matching epoch s."""
+    clock.fixed = when.timestamp()
+    return int(clock.fixed)
+
+
+# 10. A report as known at an instant never changes afterwards.
+def test_a_report_as_known_at_an_instant_is_reproducible(db_path, clock, tmp_path):
+    from click.testing import CliRunner
+
+    from meterwise.receiver.cli import cli
+    from tests.conftest import SECRET
+
+    live = start_live(db_path, clock)
+    try:
+        t1 = datetime(2026, 3, 20, 12, tzinfo=UTC)
+        t = at_clock(clock, t1)
+        for d in ("d1", "d2"):
+            doc = envelope("USAGE", ms(t1 - timedelta(days=1)), [{"deviceId": d}])
+            assert live.send(doc, t=t).status_code == 200
+        t = at_clock(clock, t1 + timedelta(days=2))  # a late webhook dated before t1
+        late = envelope("USAGE", ms(t1 - timedelta(hours=3)), [{"deviceId": "late"}])
+        assert live.send(late, t=t).status_code == 200
+        config = tmp_path / "m.toml"
+        config.write_text(
+            f'[storage]\npath = "{db_path}"\n[[accounts]]\nid = "acme"\nprovider = "jaas"\n'
+            f'plan = "jaas-basic"\ncycle_anchor = "2026-03-08"\nwebhook_secrets = ["{SECRET}"]\n'
+        )
+        base = ["report", "acme", "--at", t1.isoformat(), "--format", "json"]
+        known = CliRunner().invoke(cli, [*base, "--config", str(config)])
+        assert known.exit_code == 0, known.output
+        import json
+
+        assert json.loads(known.output)["metrics"]["mau"]["used"] == "2"  # as known at t1
+        by_time = CliRunner().invoke(cli, [*base, "--event-time", "--config", str(config)])
+        assert json.loads(by_time.output)["metrics"]["mau"]["used"] == "3"
+    finally:
+        live.server.shutdown()
+
+
+# 9. A closed cycle stays as reported; late events are dated adjustments and one correction.
+def test_a_closed_cycle_is_frozen_and_corrected_once(db_path, clock, smtp):
+    from meterwise.reconciler.job import run_reconciliation
+    from meterwise.reconciler.mailer import SmtpMailer
+    from meterwise.reconciler.report import report_to_dict
+
+    doc = base_config(db_path, plan="tiny", alert_emails=["ops@example.com"])
+    doc["plans"] = {"tiny": {"extends": "jaas-basic", "name": "Tiny", "allowances": {"mau": 1}}}
+    doc["email"] = {"host": "127.0.0.1", "port": smtp.port, "from": "mw@example.com"}
+    doc["reconcile"] = {"close_grace_s": 60}
+    settings = parse_settings(doc, ENV, "t")
+    live = LiveServer(settings, clock)
+    live.thread.start()
+    try:
+        db = connect(settings.storage_path)
+        mid = datetime(2026, 3, 20, tzinfo=UTC)
+        t = at_clock(clock, mid)
+        for d in ("d1", "d2"):
+            assert live.send(envelope("USAGE", ms(mid), [{"deviceId": d}]), t=t).status_code == 200
+        close = datetime(2026, 4, 8, 0, 2, tzinfo=UTC)
+        mailer = SmtpMailer(settings.email)
+        run_reconciliation(db, settings, mailer, close, clock=lambda: close.timestamp())
+        closed = [m["Subject"] for _, m in smtp.messages if "closed" in m["Subject"]]
+        assert closed == ["[Meterwise] acme: cycle Mar 8 to Apr 8 closed, invoice estimate $99.99"]
+        later = datetime(2026, 4, 9, tzinfo=UTC)
+        t = at_clock(clock, later)
+        late = envelope("USAGE", ms(mid + timedelta(days=5)), [{"deviceId": "d3"}])
+        assert live.send(late, t=t).status_code == 200  # late events stay accepted
+        report = compute_report(db, settings, "acme", later, date(2026, 3, 20), 60)
+        assert report.invoice.total == Decimal("99.99")  # as reported and mailed
+        mau = report.metric("mau")
+        assert mau is not None and mau.usage.used == 2
+        data = report_to_dict(report)
+        assert data["adjustments"]["late_events"] == 1
+        assert data["adjustments"]["first_arrived"] == "2026-04-09T00:00:00Z"
+        assert data["adjustments"]["metrics"]["mau"] == {"reported": "2", "with_late_events": "3"}
+        assert data["adjustments"]["invoice_total"] == {
+            "reported": "99.99",
+            "with_late_events": "100.98",
+        }
+        assert any(n.startswith("frozen at its closing report") for n in report.notes)
+        for step in (1, 2):  # one correction, however many passes
+            when = later + timedelta(hours=step)
+            run_reconciliation(db, settings, mailer, when, clock=lambda w=when: w.timestamp())
+        corrections = [m["Subject"] for _, m in smtp.messages if "correction" in m["Subject"]]
+        assert corrections == [
+            "[Meterwise] acme: correction for cycle Mar 8 to Apr 8: invoice estimate $100.98 "
+            "(reported $99.99)"
+        ]
+    finally:
+        live.server.shutdown()
