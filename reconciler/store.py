@@ -7,6 +7,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
+from meterwise.receiver.store import NORMALIZED_TABLES
 from meterwise.reconciler.attribution import Join
 from meterwise.reconciler.usage import CallEvent
 
@@ -268,17 +269,7 @@ _KNOWN_VIEWS = {
     **{
         table: f"SELECT x.* FROM main.{table} x JOIN main.events e ON e.id = x.event_id "
         "WHERE e.received_at_ms <= {t}"
-        for table in (
-            "usage_devices",
-            "participants",
-            "recordings",
-            "uploads",
-            "rooms",
-            "calls",
-            "connections",
-            "call_sessions",
-            "custom_events",
-        )
+        for table in sorted(NORMALIZED_TABLES)
     },
 }
 

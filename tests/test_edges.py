@@ -33,6 +33,16 @@ def start_live(db_path, clock, **account):
     return server
 
 
+def mailing_live(db_path, clock, smtp, **account):
+    """The real receiver for an account that mails ``ops@example.com`` through ``smtp``."""
+    doc = base_config(db_path, alert_emails=["ops@example.com"], **account)
+    doc["email"] = {"host": "127.0.0.1", "port": smtp.port, "from": "mw@example.com"}
+    settings = parse_settings(doc, ENV, "t")
+    live = LiveServer(settings, clock)
+    live.thread.start()
+    return settings, live
+
+
 def devices(live: LiveServer, when: datetime, names: list[str], session: str = "s") -> None:
     """One USAGE webhook listing ``names`` (in chunks: a real meeting lists its devices)."""
     for i in range(0, len(names), 100):
@@ -128,11 +138,7 @@ def test_the_alert_email_states_every_option_as_a_whole_invoice(db_path, clock, 
     from meterwise.reconciler.job import run_reconciliation
     from meterwise.reconciler.mailer import SmtpMailer
 
-    doc = base_config(db_path, alert_emails=["ops@example.com"])
-    doc["email"] = {"host": "127.0.0.1", "port": smtp.port, "from": "mw@example.com"}
-    settings = parse_settings(doc, ENV, "t")
-    live = LiveServer(settings, clock)
-    live.thread.start()
+    settings, live = mailing_live(db_path, clock, smtp)
     try:
         devices(live, CYCLE + timedelta(days=2), [f"d{i}" for i in range(400)])
         recording(live, CYCLE + timedelta(days=2), 6000, "r1")
@@ -478,11 +484,7 @@ def test_ingest_failures_reach_people(db_path, clock, smtp):
     from meterwise.reconciler.job import run_reconciliation
     from meterwise.reconciler.mailer import SmtpMailer
 
-    doc = base_config(db_path, alert_emails=["ops@example.com"])
-    doc["email"] = {"host": "127.0.0.1", "port": smtp.port, "from": "mw@example.com"}
-    settings = parse_settings(doc, ENV, "t")
-    live = LiveServer(settings, clock)
-    live.thread.start()
+    settings, live = mailing_live(db_path, clock, smtp)
     try:
         db = connect(settings.storage_path)
         now = datetime.now(UTC)
