@@ -144,7 +144,7 @@ class SchedulerSupervisor:
 
 def observe_accounts(db: Any, settings: Settings) -> None:
     """Record when observation of each configured account began (first start only)."""
-    from meterwise.reconciler.store import record_observation
+    from meterwise.reconciler.store_time import record_observation
 
     now_ms = int(time.time() * 1000)
     for account_id in settings.accounts:

@@ -10,7 +10,7 @@ from typing import Any
 
 from meterwise.config.errors import ConfigError
 from meterwise.config.settings import Account, Settings
-from meterwise.reconciler import store, store_extras
+from meterwise.reconciler import store, store_extras, store_time
 from meterwise.reconciler.attribution import attribute
 from meterwise.reconciler.consistency import compare, load_figures, run_checks
 from meterwise.reconciler.cycles import cycle_containing, to_ms
@@ -64,16 +64,16 @@ def compute_report(
     """
     account = get_account(settings, account_id)
     horizon = to_ms(known_at) if known_at is not None else None
-    with store.known_at(db, horizon):
+    with store_time.known_at(db, horizon):
         report = _compute(db, settings, account, as_of, cycle_date, close_grace_s, segment)
     if not report.closed:
         return report
-    mailed = store.closing_mailed_ms(db, account.id, to_ms(report.cycle.start))
+    mailed = store_time.closing_mailed_ms(db, account.id, to_ms(report.cycle.start))
     if mailed is None or (horizon is not None and horizon <= mailed):
         return report
-    with store.known_at(db, mailed):
+    with store_time.known_at(db, mailed):
         frozen = _compute(db, settings, account, as_of, cycle_date, close_grace_s, segment)
-    late = store.late_arrivals(
+    late = store_time.late_arrivals(
         db, account.id, to_ms(report.cycle.start), to_ms(report.cycle.end), mailed, horizon
     )
     return freeze(frozen, report, late, mailed)
@@ -153,7 +153,7 @@ def _compute(
             notes.append(f"{m_usage.name}: no rate in plan {plan_id}, not invoiced")
     next_plan = None if before_signup else timeline.plan_at(cycle.end)
     invoice = build_invoice(cycle, periods, next_plan, catalog, overage, usage, account.tz)
-    since_ms = store.observed_since(db, account.id)
+    since_ms = store_time.observed_since(db, account.id)
     observed_since = None
     if since_ms is not None and since_ms > start_ms:
         observed_since = datetime.fromtimestamp(since_ms / 1000, UTC)

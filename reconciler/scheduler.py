@@ -103,7 +103,7 @@ def run_scheduler(
 
     from meterwise.receiver.db import connect
     from meterwise.reconciler.outbox import release_lease
-    from meterwise.reconciler.store import record_observation
+    from meterwise.reconciler.store_time import record_observation
 
     runner = Runner(
         settings,

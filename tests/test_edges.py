@@ -537,7 +537,7 @@ def test_a_partly_observed_first_cycle_says_so(db_path, clock, smtp):
     from meterwise.reconciler.html import render_html
     from meterwise.reconciler.job import run_reconciliation
     from meterwise.reconciler.mailer import SmtpMailer
-    from meterwise.reconciler.store import record_observation
+    from meterwise.reconciler.store_time import record_observation
 
     doc = base_config(db_path, alert_emails=["ops@example.com"])
     doc["email"] = {"host": "127.0.0.1", "port": smtp.port, "from": "mw@example.com"}
@@ -574,7 +574,7 @@ def test_a_partly_observed_first_cycle_says_so(db_path, clock, smtp):
 
 def test_serve_records_when_observation_began(tmp_path):
     from meterwise.receiver.server import observe_accounts
-    from meterwise.reconciler.store import observed_since, record_observation
+    from meterwise.reconciler.store_time import observed_since, record_observation
 
     settings = parse_settings(base_config(tmp_path / "o.db"), ENV, "t")
     db = connect(settings.storage_path)
