@@ -655,3 +655,9 @@ def test_a_nan_property_stored_by_release_0_1_does_not_break_segments(multi):
     start = int((NOW - timedelta(days=1)).timestamp() * 1000)
     end = int((NOW + timedelta(days=1)).timestamp() * 1000)
     assert store_extras.segments(db, "ev", start, end, "plan") == {"(none)": 1}
+
+
+def test_an_absurd_recording_duration_is_refused(live):
+    doc = envelope("RECORDING_UPLOADED", int(time.time() * 1000), {"durationSec": 2**62})
+    assert_json_4xx(live.send(doc), 422, "invalid_fields")
+    assert live.count() == 0

@@ -33,6 +33,7 @@ _CALL_KINDS = {
 # Before 2000-01-01 a "timestamp" is seconds or nonsense; after the year 5138 it is surely not
 # milliseconds either. (The receiver also refuses times beyond [receiver] max_future_s.)
 _MIN_MS, _MAX_MS = 946_684_800_000, 10**14
+MAX_RECORDING_S = 31 * 86400  # no recording is longer than a month
 
 
 def authenticate(headers: Mapping[str, str], raw: bytes, account: Account, now: float) -> Verdict:
@@ -157,11 +158,16 @@ def _normalize(
         }, []
     if kind in ("RECORDING_STARTED", "RECORDING_ENDED", "RECORDING_UPLOADED"):
         d = _data(doc)
+        duration = as_int(d.get("durationSec"))
+        if duration is not None and not 0 <= duration <= MAX_RECORDING_S:
+            raise BadPayload(
+                422, "invalid_fields", f"data.durationSec must be 0 to {MAX_RECORDING_S} seconds"
+            )
         return {
             "recordings": [
                 {
                     **base,
-                    "duration_sec": as_int(d.get("durationSec")),
+                    "duration_sec": duration,
                     "start_ts_ms": as_int(d.get("startTimestamp")),
                     "end_ts_ms": as_int(d.get("endTimestamp")),
                     "recording_session_id": as_str(d.get("recordingSessionId")),
