@@ -22,6 +22,7 @@ import sys
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -127,6 +128,7 @@ webhook_secrets = ["whsec_x"]
         str(METERWISE),
         "report",
         "bench",
+        "--event-time",  # the stored rows as a live report reads them (no receipt filter)
         "--at",
         "2026-04-02T00:00:00Z",
         "--format",
@@ -143,7 +145,8 @@ webhook_secrets = ["whsec_x"]
     mau = data["metrics"]["mau"]
     print(f"raw COUNT(DISTINCT device_id): {raw:,} in {raw_s:.2f} s")
     print(
-        f"meterwise report --format json: mau {mau['used']:,}, forecast {mau['forecast']:,}, "
+        f"meterwise report --format json: mau {int(mau['used']):,}, "
+        f"forecast {int(Decimal(mau['forecast'])):,}, "
         f"{len(data['attribution'])} attributed users, total ${data['invoice']['total']} "
         f"in {report_s:.2f} s (whole command, process start included)"
     )

@@ -53,3 +53,15 @@ def parse_date(value: str | None) -> date | None:
         return date.fromisoformat(value[:10])
     except ValueError:
         raise click.BadParameter(f"not a date: {value!r}") from None
+
+
+def open_db(settings: Settings) -> Any:
+    """The database for a command that does not upgrade it: a database that needs upgrading
+    (or is newer than this release) is a clean error naming what to run."""
+    from meterwise.receiver.db import connect
+    from meterwise.receiver.migrate import SchemaMismatch
+
+    try:
+        return connect(settings.storage_path, settings.synchronous, migrate=False)
+    except SchemaMismatch as exc:
+        raise click.ClickException(str(exc)) from None

@@ -9,14 +9,17 @@ from typing import Any
 import click
 
 from meterwise.config.errors import ConfigError
-from meterwise.config.settings import Settings
-from meterwise.receiver.options import config_option, parse_date, parse_instant, settings_from
+from meterwise.receiver.options import (
+    config_option,
+    open_db,
+    parse_date,
+    parse_instant,
+    settings_from,
+)
 
 
-def _db(settings: Settings) -> Any:
-    from meterwise.receiver.db import connect
-
-    return connect(settings.storage_path, settings.synchronous)
+def _db(settings: Any) -> Any:
+    return open_db(settings)
 
 
 @click.command("report")

@@ -10,14 +10,18 @@ from typing import Any
 import click
 
 from meterwise.config.errors import ConfigError
-from meterwise.receiver.options import config_option, parse_date, parse_instant, settings_from
+from meterwise.receiver.options import (
+    config_option,
+    open_db,
+    parse_date,
+    parse_instant,
+    settings_from,
+)
 from meterwise.reconciler.display import date_only
 
 
 def _db(settings: Any) -> Any:
-    from meterwise.receiver.db import connect
-
-    return connect(settings.storage_path, settings.synchronous)
+    return open_db(settings)
 
 
 def _amount(text: str, what: str) -> Decimal:
