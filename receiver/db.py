@@ -60,7 +60,7 @@ def connect(
     (``migrate``: once per process; False: refuse a database that needs upgrading)."""
     key = (os.getpid(), str(Path(path).resolve()))
     if key not in _migrated:
-        if migrate:
+        if migrate or not Path(path).exists():  # a new, empty database is simply created
             upgrade(path)
         else:
             require_current(path)
