@@ -14,6 +14,7 @@ import argparse
 import json
 import re
 import shutil
+import sqlite3
 import statistics
 import subprocess
 import sys
@@ -31,13 +32,19 @@ SECRET = "whsec_bench00000000000000000000000000"
 LUA = r"""
 local reqs = {}
 local counter = 0
+local started = 0
+function setup(thread)
+  -- each wrk thread gets its own id, so its keys start where no other thread's do
+  thread:set("tid", started)
+  started = started + 1
+end
 function init(args)
   for line in io.lines(args[1]) do
     local sig, body = line:match("([^\t]+)\t(.*)")
     reqs[#reqs + 1] = wrk.format("POST", "/webhooks/jaas/bench",
       {["Content-Type"] = "application/json", ["X-Jaas-Signature"] = sig}, body)
   end
-  counter = tonumber(args[2]) or 0
+  counter = (tonumber(args[2]) or 0) + (tid or 0) * math.floor(#reqs / 2)
 end
 function request()
   counter = counter + 1
@@ -146,6 +153,14 @@ signature_tolerance_s = 3600
                 f"  round {round_no + 1} {kind:9s} {r['rps']:8.0f} req/s  p50 {r['p50_ms']:.2f} ms"
                 f"  p99 {r['p99_ms']:.2f} ms  errors {r['errors']} non-2xx {r['non2xx']}"
             )
+    acked = sum(r["requests"] - r["non2xx"] for r in results["meterwise"])
+    db = sqlite3.connect(work / "bench.db")
+    stored = db.execute("SELECT count(*) FROM events").fetchone()[0]
+    db.close()
+    print(
+        f"verified: {stored} events stored for {acked} acknowledged deliveries "
+        f"({acked - stored} answered as duplicates; every key sent should be unique)"
+    )
     summary = {k: statistics.median(r["rps"] for r in v) for k, v in results.items()}
     ratio = summary["meterwise"] / summary["bare"]
     for kind in ("bare", "meterwise"):

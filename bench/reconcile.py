@@ -156,7 +156,7 @@ webhook_secrets = ["whsec_x"]
         f"{'met' if report_s < 2 else 'NOT met'}; peak RSS of the report {peak_mb:.0f} MB "
         f"(target < 300: {'met' if peak_mb < 300 else 'NOT met'})"
     )
-    assert mau["used"] == raw, "report MAU differs from the raw distinct count"
+    assert int(mau["used"]) == raw, "report MAU differs from the raw distinct count"
     if not args.keep:
         shutil.rmtree(work, ignore_errors=True)
 
