@@ -96,6 +96,7 @@ SECTIONS: dict[str, dict[str, Key]] = {
         "path": Key("str", "var/meterwise.db"),
         "synchronous": Key("choice", "normal", choices=("normal", "full")),
         "min_free_mb": Key("int", 100, 0, 1_000_000),
+        "retain_raw_days": Key("int", None, 1, 36_500),
     },
     "server": {
         "host": Key("host", "127.0.0.1"),

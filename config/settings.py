@@ -77,6 +77,7 @@ class Settings:
     max_future_s: int = 86400
     max_auth_failures: int = 20
     min_free_mb: int = 100
+    retain_raw_days: int | None = None  # None: keep raw bodies and personal fields
 
 
 def _email(raw: Any, resolve: Any) -> EmailSettings:
@@ -143,6 +144,7 @@ def parse_settings(
         catalog=catalog,
         synchronous=storage["synchronous"],
         min_free_mb=storage["min_free_mb"],
+        retain_raw_days=storage["retain_raw_days"],
         max_body_bytes=receiver["max_body_bytes"],
         read_timeout_s=receiver["read_timeout_s"],
         max_future_s=receiver["max_future_s"],

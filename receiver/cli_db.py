@@ -107,3 +107,38 @@ def backup_command(target: str, config_path: str | None) -> None:
     if ok != "ok":
         raise click.ClickException(f"the copy failed its integrity check: {ok}")
     click.echo(f"wrote {out} ({out.stat().st_size} bytes, integrity ok)")
+
+
+@db_group.command("purge")
+@click.option("--account", "account", required=True, help="The account to purge.")
+@click.option("--before", "before", required=True, help="A date (YYYY-MM-DD).")
+@config_option
+def purge_command(account: str, before: str, config_path: str | None) -> None:
+    """Drop raw bodies and personal fields of events dated before the cycle holding BEFORE
+    (closed cycles only); every figure of those cycles stays.
+
+    \b
+    Example:
+        meterwise db purge --account acme --before 2026-01-01
+    """
+    from datetime import UTC, datetime
+
+    from meterwise.receiver.options import open_db, parse_date
+    from meterwise.receiver.purge import boundary, purge
+    from meterwise.reconciler.cycles import to_ms
+    from meterwise.reconciler.display import stamp
+    from meterwise.reconciler.reconcile import cycle_for
+
+    settings = settings_from(config_path, [account])
+    if account not in settings.accounts:
+        raise click.ClickException(f"no account {account!r} in {settings.source}")
+    acct = settings.accounts[account]
+    day = parse_date(before)
+    assert day is not None
+    now = datetime.now(UTC)
+    cut = boundary(
+        to_ms(cycle_for(settings, acct, day).start), to_ms(cycle_for(settings, acct, now).start)
+    )
+    n = purge(open_db(settings), str(settings.storage_path), account, cut, to_ms(now))
+    when = stamp(datetime.fromtimestamp(cut / 1000, UTC), acct.timezone)
+    click.echo(f"purged personal data of {n} event(s) of {account} dated before {when}")

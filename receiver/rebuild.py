@@ -10,6 +10,7 @@ from meterwise.config.settings import Settings
 from meterwise.receiver.db import write_lock
 from meterwise.receiver.providers import PROVIDERS
 from meterwise.receiver.providers.base import REPLAY, BadPayload, Parsed
+from meterwise.receiver.purge import purged_before
 from meterwise.receiver.store import upsert_entities
 
 
@@ -26,15 +27,23 @@ def rebuild(db: Any, settings: Settings, account_id: str, batch: int = 5000) -> 
     with write_lock(settings.storage_path):
         conn.execute("BEGIN IMMEDIATE")
         try:
-            conn.execute("DELETE FROM entity_first_seen WHERE account = ?", (account_id,))
-            conn.execute("DELETE FROM activity_hourly WHERE account = ?", (account_id,))
-            conn.execute("DELETE FROM usage_sessions WHERE account = ?", (account_id,))
+            # Purged cycles have no bodies to replay: their derived rows stay as they are.
+            keep = purged_before(db, account_id)
+            conn.execute(
+                "DELETE FROM entity_first_seen WHERE account = ? AND cycle_start_ms >= ?",
+                (account_id, keep),
+            )
+            conn.execute(
+                "DELETE FROM activity_hourly WHERE account = ? AND hour_ms >= ?", (account_id, keep)
+            )
+            if not keep:
+                conn.execute("DELETE FROM usage_sessions WHERE account = ?", (account_id,))
             replayed, last_id = 0, 0
             while True:
                 rows = conn.execute(
                     "SELECT id, body, idempotency_key, received_at_ms FROM events "
-                    "WHERE account = ? AND id > ? ORDER BY id LIMIT ?",
-                    (account_id, last_id, batch),
+                    "WHERE account = ? AND id > ? AND ts_ms >= ? ORDER BY id LIMIT ?",
+                    (account_id, last_id, keep, batch),
                 ).fetchall()
                 if not rows:
                     break

@@ -5,10 +5,11 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from meterwise.config.settings import Settings
+from meterwise.receiver.purge import boundary, purge, purged_before
 from meterwise.reconciler.advice import recommend
 from meterwise.reconciler.alerts import Alert, cleared, evaluate
 from meterwise.reconciler.cycles import to_ms
@@ -104,6 +105,19 @@ def _correction(
         result.queued.append((report.account, message, []))
 
 
+def retain(db: Any, settings: Settings, accounts: Sequence[str], now_s: float) -> None:
+    """`[storage] retain_raw_days`: purge personal data of whole closed cycles older than that
+    (on the real clock, never `--at`)."""
+    now = datetime.fromtimestamp(now_s, UTC)
+    for account_id in accounts:
+        account = settings.accounts[account_id]
+        old = cycle_for(settings, account, now - timedelta(days=settings.retain_raw_days or 0))
+        current = cycle_for(settings, account, now)
+        before = boundary(to_ms(old.start), to_ms(current.start))
+        if before > purged_before(db, account_id):
+            purge(db, str(settings.storage_path), account_id, before, int(now_s * 1000))
+
+
 def run_reconciliation(
     db: Any,
     settings: Settings,
@@ -142,4 +156,6 @@ def run_reconciliation(
         _final(db, settings, account_id, now, result, dry_run, int(clock() * 1000))
     if not dry_run:
         result.deliveries = deliver(db, mailer, clock, keep_going)
+        if settings.retain_raw_days:
+            retain(db, settings, accounts or list(settings.accounts), clock())
     return result

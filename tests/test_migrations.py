@@ -11,6 +11,7 @@ import subprocess
 import sys
 import threading
 import time
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -24,7 +25,7 @@ from meterwise.receiver.testing import envelope, signed
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SECRET = "whsec_fixture000000000000000000000000"
-MIGRATIONS = ["0001_baseline", "0002_observation_known_at"]
+MIGRATIONS = ["0001_baseline", "0002_observation_known_at", "0003_purges"]
 
 
 def write_config(tmp_path: Path, db: Path) -> Path:
@@ -63,9 +64,9 @@ def test_release_0_1_database_upgrades_in_place_with_the_same_figures(tmp_path):
     args += ["--event-time", "--format", "json", "--config", str(config)]
     code, out = run(*args)  # a read-only command never migrates: it says what to run
     assert code == 1 and "run `meterwise db upgrade`" in out
-    assert migrate.status(db).pending == ("0002_observation_known_at",)
+    assert migrate.status(db).pending == ("0002_observation_known_at", "0003_purges")
     code, out = run("db", "upgrade", "--config", str(config))
-    assert code == 0 and out == "applied  0002_observation_known_at\n"
+    assert code == 0 and out == "applied  0002_observation_known_at\napplied  0003_purges\n"
     code, out = run(*args)
     assert code == 0, out
     now, then = json.loads(out), json.loads((FIXTURES / "release-0.1-report.json").read_text())
@@ -117,8 +118,8 @@ def test_a_failed_migration_rolls_back_and_the_old_schema_works(tmp_path, monkey
     migrate.upgrade(db)
     folder = tmp_path / "migrations"
     shutil.copytree(Path(migrate._folder()), folder)
-    (folder / "0003_broken.sql").write_text(
-        "-- depends: 0002_observation_known_at\n"
+    (folder / "0004_broken.sql").write_text(
+        "-- depends: 0003_purges\n"
         "CREATE TABLE half_done (x INTEGER);\n"
         "ALTER TABLE events ADD COLUMN extra TEXT;\n"
         "INSERT INTO no_such_table VALUES (1);\n"
@@ -131,7 +132,7 @@ def test_a_failed_migration_rolls_back_and_the_old_schema_works(tmp_path, monkey
     columns = {r[1] for r in conn.execute("PRAGMA table_info(events)")}
     conn.close()
     assert "half_done" not in tables and "extra" not in columns
-    assert migrate.status(db).pending == ("0003_broken",)
+    assert migrate.status(db).pending == ("0004_broken",)
 
 
 def test_a_database_newer_than_the_code_is_refused_naming_both(tmp_path):
@@ -146,7 +147,7 @@ def test_a_database_newer_than_the_code_is_refused_naming_both(tmp_path):
     conn.close()
     config = write_config(tmp_path, db)
     code, out = run("db", "upgrade", "--config", str(config))
-    assert code == 1 and "0099_from_the_future" in out and "0002_observation_known_at" in out
+    assert code == 1 and "0099_from_the_future" in out and "0003_purges" in out
     meterwise = Path(sys.executable).parent / "meterwise"
     serve = subprocess.run(
         [str(meterwise), "serve", "--config", str(config), "--port", "0", "--no-scheduler"],
@@ -190,3 +191,84 @@ def test_backup_of_a_live_database_is_consistent(tmp_path, live):
     assert events > 0 and events == devices  # a consistent snapshot: no half deliveries
     code, out = run("db", "check", "--config", str(config))
     assert code == 0 and out.endswith(": ok\n")
+
+
+def test_purge_drops_personal_data_and_keeps_every_figure(tmp_path, live):
+    from meterwise.receiver.db import connect
+    from meterwise.receiver.testing import Meeting
+    from meterwise.reconciler.reconcile import compute_report
+    from meterwise.reconciler.report import report_to_dict
+
+    start = int(datetime(2026, 3, 10, 9, tzinfo=UTC).timestamp() * 1000)
+    meeting = Meeting("m1", start)
+    for i in range(4):
+        meeting.join(
+            f"dev-{i}",
+            f"user-{i}" if i < 2 else None,
+            moderator=i == 0,
+            name=f"Person {i}",
+            email=f"p{i}@example.com",
+        )
+    for doc in meeting.events:
+        assert live.send(doc).status_code == 200
+    db = connect(live.settings.storage_path)
+    at = datetime(2026, 4, 9, tzinfo=UTC)
+
+    def figures() -> dict:
+        data = report_to_dict(compute_report(db, live.settings, "acme", at, date(2026, 3, 20)))
+        return {k: data[k] for k in ("metrics", "invoice")} | {
+            "attributed": [(a["user"], a["mau"], a["amount"]) for a in data["attribution"]]
+        }
+
+    before = figures()
+    config = tmp_path / "p.toml"
+    config.write_text(
+        f'[storage]\npath = "{live.settings.storage_path}"\n[[accounts]]\nid = "acme"\n'
+        'provider = "jaas"\nplan = "jaas-basic"\ncycle_anchor = "2026-03-08"\n'
+        'webhook_secrets = ["whsec_x"]\n'
+    )
+    code, out = run(
+        "db", "purge", "--account", "acme", "--before", "2026-04-10", "--config", str(config)
+    )
+    assert code == 0 and "dated before 2026-04-08 00:00 UTC" in out, out
+    assert figures() == before
+    raw = sqlite3.connect(live.settings.storage_path)
+    assert raw.execute(
+        "SELECT count(*) FROM events WHERE body != CAST('{}' AS BLOB)"
+    ).fetchone() == (0,)
+    assert raw.execute(
+        "SELECT count(*) FROM participants WHERE name IS NOT NULL OR email IS NOT NULL"
+    ).fetchone() == (0,)
+    raw.close()
+    code, out = run("rebuild", "--config", str(config))  # purged cycles stay as they were
+    assert code == 0, out
+    assert figures() == before
+
+
+def test_retain_raw_days_purges_old_cycles_on_the_scheduled_pass(db_path, clock):
+    from meterwise.config.settings import parse_settings
+    from meterwise.receiver.db import connect
+    from meterwise.reconciler.job import run_reconciliation
+    from meterwise.reconciler.mailer import MemoryMailer
+    from tests.conftest import SECOND_SECRET, LiveServer, base_config
+
+    doc = base_config(db_path)
+    doc["storage"]["retain_raw_days"] = 30
+    settings = parse_settings(doc, {"ACME_WHSEC_2": SECOND_SECRET}, "t")
+    live = LiveServer(settings, clock)
+    live.thread.start()
+    try:
+        old = int(datetime(2026, 3, 10, tzinfo=UTC).timestamp() * 1000)
+        recent = int(time.time() * 1000) - 3_600_000
+        for ts, device in ((old, "old"), (recent, "recent")):
+            assert live.send(envelope("USAGE", ts, [{"deviceId": device}])).status_code == 200
+        db = connect(settings.storage_path)
+        run_reconciliation(db, settings, MemoryMailer(), datetime.now(UTC))
+        bodies = dict(
+            db.conn.execute(
+                "SELECT ts_ms, body != CAST('{}' AS BLOB) FROM events ORDER BY ts_ms"
+            ).fetchall()
+        )
+        assert bodies == {old: 0, recent: 1}  # the old cycle purged, this cycle kept
+    finally:
+        live.server.shutdown()
