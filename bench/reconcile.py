@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import json
 import random
-import resource
 import shutil
 import sqlite3
 import subprocess
@@ -32,7 +31,6 @@ from meterwise.receiver.db import connect  # noqa: E402
 from meterwise.receiver.providers.base import Entity, Parsed  # noqa: E402
 from meterwise.receiver.store import upsert_entities  # noqa: E402
 
-METERWISE = Path(sys.executable).parent / "meterwise"
 START = datetime(2026, 3, 8, tzinfo=UTC)
 
 
@@ -124,8 +122,20 @@ webhook_secrets = ["whsec_x"]
     ).fetchone()[0]
     raw_s = time.perf_counter() - began
     conn.close()
+    # The report process reports its own peak memory (RUSAGE_CHILDREN would also count this
+    # bench's memory, inherited at fork).
+    own_rss = (
+        "import resource, sys\n"
+        "from meterwise.receiver.cli import cli\n"
+        "try:\n    cli.main(sys.argv[1:], standalone_mode=False)\n"
+        "finally:\n"
+        "    kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
+        "    print(f'PEAK_RSS_KB {kb}', file=sys.stderr)\n"
+    )
     cmd = [
-        str(METERWISE),
+        sys.executable,
+        "-c",
+        own_rss,
         "report",
         "bench",
         "--event-time",  # the stored rows as a live report reads them (no receipt filter)
@@ -138,9 +148,10 @@ webhook_secrets = ["whsec_x"]
     ]
     subprocess.run(cmd, capture_output=True, check=True)  # warm the page cache like the raw query
     began = time.perf_counter()
-    out = subprocess.run(cmd, capture_output=True, check=True, text=True).stdout
+    done = subprocess.run(cmd, capture_output=True, check=True, text=True)
     report_s = time.perf_counter() - began
-    peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    out = done.stdout
+    peak_mb = int(done.stderr.rsplit("PEAK_RSS_KB ", 1)[1].split()[0]) / 1024
     data = json.loads(out)
     mau = data["metrics"]["mau"]
     print(f"raw COUNT(DISTINCT device_id): {raw:,} in {raw_s:.2f} s")
