@@ -10,7 +10,7 @@ from pathlib import Path
 
 import sqlite_utils
 
-from meterwise.receiver.migrate import require_current, upgrade
+from meterwise.receiver.migrate import SchemaMismatch, require_current, upgrade
 
 # The schema lives in versioned migrations: receiver/migrations/sqlite/ (see migrate.py).
 _migrated: set[tuple[int, str]] = set()
@@ -93,7 +93,7 @@ def get_db(path: str | os.PathLike[str], synchronous: str = "normal") -> sqlite_
                 cache[key] = connect(path, synchronous)
                 if known is None:
                     _identities[key] = FileIdentity(path)
-            except (sqlite3.Error, OSError) as exc:
+            except (sqlite3.Error, OSError, SchemaMismatch) as exc:
                 raise StorageUnavailable(f"the database cannot be opened: {exc}") from None
     return cache[key]
 

@@ -50,9 +50,9 @@ def known_at(db: Any, known_ms: int | None) -> Iterator[None]:
     if known_ms is None:
         yield
         return
-    for table, sql in _KNOWN_VIEWS.items():
-        db.conn.execute(f"CREATE TEMP VIEW {table} AS {sql.format(t=int(known_ms))}")
     try:
+        for table, sql in _KNOWN_VIEWS.items():
+            db.conn.execute(f"CREATE TEMP VIEW {table} AS {sql.format(t=int(known_ms))}")
         yield
     finally:
         for table in _KNOWN_VIEWS:
