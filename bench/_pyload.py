@@ -14,8 +14,8 @@ def _worker(url: str, lines: list[str], seconds: float, queue: multiprocessing.Q
     latencies, errors, non2xx = [], 0, 0
     deadline = time.perf_counter() + seconds
     i = 0
-    while time.perf_counter() < deadline:
-        sig, body = lines[i % len(lines)].split("\t", 1)
+    while time.perf_counter() < deadline and i < len(lines):  # never a key twice
+        sig, body = lines[i].split("\t", 1)
         i += 1
         start = time.perf_counter()
         try:
@@ -36,14 +36,16 @@ def _worker(url: str, lines: list[str], seconds: float, queue: multiprocessing.Q
     queue.put((latencies, errors, non2xx))
 
 
-def drive(url: str, reqfile: Path, seconds: int, connections: int, offset: int) -> dict:
+def drive(
+    url: str, reqfile: Path, seconds: int, connections: int, offset: int, per: int = 2000
+) -> dict:
+    """Drive ``connections`` processes; connection i sends lines [offset + i*per, + per)."""
     lines = reqfile.read_text().splitlines()
-    per = len(lines) // connections
     queue: multiprocessing.Queue = multiprocessing.Queue()
     procs = [
         multiprocessing.Process(
             target=_worker,
-            args=(url, lines[(offset + i * per) % len(lines) :][:per], seconds, queue),
+            args=(url, lines[offset + i * per : offset + (i + 1) * per], seconds, queue),
         )
         for i in range(connections)
     ]

@@ -100,10 +100,15 @@ def run_wrk(url: str, reqfile: Path, seconds: int, connections: int, offset: int
     return json.loads(re.search(r"JSON (\{.*\})", out).group(1))
 
 
+PER_CONNECTION = 2000  # keys per Python connection and run (it stops rather than repeat one)
+
+
 def run_python(url: str, reqfile: Path, seconds: int, connections: int, offset: int) -> dict:
     from bench._pyload import drive
 
-    return drive(url + "/webhooks/jaas/bench", reqfile, seconds, connections, offset)
+    return drive(
+        url + "/webhooks/jaas/bench", reqfile, seconds, connections, offset, PER_CONNECTION
+    )
 
 
 def main() -> None:
@@ -131,7 +136,7 @@ webhook_secrets = ["{SECRET}"]
 signature_tolerance_s = 3600
 """)
     reqfile = work / "requests.tsv"
-    make_requests(reqfile, 200_000)
+    make_requests(reqfile, 2 * args.rounds * args.connections * PER_CONNECTION + 200_000)
     print(
         f"ingest bench: {tool}, {args.workers} gthread workers x 8 threads, "
         f"{args.connections} connections, "
@@ -146,7 +151,8 @@ signature_tolerance_s = 3600
                 r = driver(url, reqfile, args.seconds, args.connections, offset)
             finally:
                 stop(proc)
-            offset += r["requests"] + 1000  # fresh keys for every run
+            # fresh keys for every run: wrk threads and Python connections take disjoint blocks
+            offset += max(r["requests"] + 1000, args.connections * PER_CONNECTION)
             r["rps"] = r["requests"] / r["seconds"]
             results[kind].append(r)
             print(
