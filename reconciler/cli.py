@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
 import click
 
@@ -16,10 +15,6 @@ from meterwise.receiver.options import (
     parse_instant,
     settings_from,
 )
-
-
-def _db(settings: Any) -> Any:
-    return open_db(settings)
 
 
 @click.command("report")
@@ -74,7 +69,7 @@ def report_command(
     as_of = parse_instant(at)
     try:
         report = compute_report(
-            _db(settings),
+            open_db(settings),
             settings,
             account,
             as_of,
@@ -140,7 +135,7 @@ def rebuild_command(accounts: tuple[str, ...], config_path: str | None) -> None:
     for account_id in accounts or tuple(settings.accounts):
         if account_id not in settings.accounts:
             raise click.ClickException(f"no account {account_id!r} in {settings.source}")
-        events, entities = rebuild(_db(settings), settings, account_id)
+        events, entities = rebuild(open_db(settings), settings, account_id)
         click.echo(f"{account_id}: replayed {events} events, {entities} first-seen rows")
 
 
@@ -166,7 +161,7 @@ def reconcile_command(
     for account_id in accounts:
         if account_id not in settings.accounts:
             raise click.ClickException(f"no account {account_id!r} in {settings.source}")
-    db = _db(settings)
+    db = open_db(settings)
     result = run_reconciliation(
         db, settings, SmtpMailer(settings.email), parse_instant(at), accounts or None, dry_run
     )

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any
 
 import click
 
@@ -18,10 +17,6 @@ from meterwise.receiver.options import (
     settings_from,
 )
 from meterwise.reconciler.display import date_only
-
-
-def _db(settings: Any) -> Any:
-    return open_db(settings)
 
 
 def _amount(text: str, what: str) -> Decimal:
@@ -89,7 +84,7 @@ def record_command(
         datetime.now(UTC),
         note,
     )
-    record_figures(_db(settings), acct.id, to_ms(when.start), figures)
+    record_figures(open_db(settings), acct.id, to_ms(when.start), figures)
     click.echo(
         f"recorded for {acct.id}, cycle {date_only(when.start, acct.timezone)} to "
         f"{date_only(when.end, acct.timezone)}: "
@@ -132,7 +127,7 @@ def devices_command(
         raise click.ClickException(str(exc)) from None
     as_of = parse_instant(at)
     when = cycle_for(settings, acct, parse_date(cycle) or as_of)
-    text = devices_csv(_db(settings), acct, when, to_ms(min(as_of, when.end)))
+    text = devices_csv(open_db(settings), acct, when, to_ms(min(as_of, when.end)))
     if output:
         Path(output).write_text(text, encoding="utf-8")
         click.echo(f"wrote {output}", err=True)

@@ -12,12 +12,13 @@ import tempfile
 import threading
 import time
 import uuid
+from functools import partial
 from pathlib import Path
 
 import pytest
 import requests
 
-from tests.test_server import Server, post_event
+from tests.test_server import Server, keep_posting, post_event
 
 pytestmark = pytest.mark.slow
 
@@ -63,19 +64,8 @@ def test_worker_restarts_never_break_ingest(tmp_path):
     server = Server(tmp_path, workers=2, extra="[reconcile]\nscheduler = false\n")
     acked: list[str] = []
     failed: list[int] = []
-    lock = threading.Lock()
     stop = threading.Event()
-
-    def load() -> None:
-        session = requests.Session()
-        while not stop.is_set():
-            key = str(uuid.uuid4())
-            try:
-                response = post_event(session, server.url, key)
-            except requests.RequestException:
-                continue  # a connection cut by a dying worker: not acknowledged, fine
-            with lock:
-                (acked.append(key) if response.ok else failed.append(response.status_code))
+    load = partial(keep_posting, server, acked, failed, stop)
 
     threads = [threading.Thread(target=load) for _ in range(4)]
     for t in threads:
@@ -88,8 +78,7 @@ def test_worker_restarts_never_break_ingest(tmp_path):
         time.sleep(1.5)
         os.kill(workers(server)[0], signal.SIGABRT)  # what the arbiter sends on a timeout
         time.sleep(1.5)
-        with lock:
-            count = len(acked)
+        count = len(acked)
         assert wait_for(lambda: len(acked) > count + 50)  # ingest goes on after each restart
     finally:
         stop.set()
