@@ -30,23 +30,31 @@ def queue(db, n: int) -> list[str]:
 
 
 def test_two_schedulers_and_a_slow_smtp_server_send_each_message_once(tmp_path, smtp):
-    smtp.collector.delay_s = 1.0  # each message takes a second: a pass outlives the lease
+    smtp.collector.delay_s = 1.5  # each message takes 1.5 s: a pass outlives the 2 s lease
     config = write_config(tmp_path, smtp.port)
     settings = load_settings(str(config), {})
     db = connect(settings.storage_path)
     keys = queue(db, 4)
-    runners = [Runner(settings, f"host-{i}", lease_s=1) for i in range(3)]
+    runners = [Runner(settings, f"host-{i}", lease_s=2) for i in range(3)]
     results: list[str] = []
 
     def run(runner: Runner, delay: float) -> None:
         time.sleep(delay)
         results.append(tick(runner))
 
-    threads = [threading.Thread(target=run, args=(r, 1.3 * i)) for i, r in enumerate(runners)]
+    threads = [threading.Thread(target=run, args=(r, 2.5 * i)) for i, r in enumerate(runners)]
     for t in threads:
         t.start()
+    expiries = set()
+    while threads[0].is_alive():  # watch the lease while the first pass runs
+        row = db.conn.execute("SELECT holder, expires_ms FROM leases WHERE name = ?", (LEASE,))
+        found = row.fetchone()
+        if found and found[0] == "host-0":
+            expiries.add(found[1])
+        time.sleep(0.2)
     for t in threads:
-        t.join(30)
+        t.join(60)
+    assert len(expiries) >= 3  # renewed before each message, not only at the tick
     ids = Counter(m["Message-ID"] for _, m in smtp.messages)
     assert {f"<{k}@localhost>" for k in keys} <= set(ids)  # (and the closing report)
     assert set(ids.values()) == {1}, ids  # never twice

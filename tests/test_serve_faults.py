@@ -138,7 +138,7 @@ def test_slow_clients_neither_hold_ingest_nor_a_thread_for_long(tmp_path):
         for i in range(10):
             started = time.monotonic()
             assert post_event(session, server.url, f"fast{i}").json()["status"] == "stored"
-            assert time.monotonic() - started < 2.0
+            assert time.monotonic() - started < 5.0  # sync workers made it wait 19 s
         for t in slow:
             t.join(10)
         assert len(results) == 6
