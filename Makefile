@@ -44,6 +44,7 @@ test: $(STAMP) lint typecheck browser
 
 bench: $(STAMP)
 	$(BIN)/python bench/ingest.py
+	$(BIN)/python bench/ingest_profile.py
 	$(BIN)/python bench/forecast.py
 	$(BIN)/python bench/reconcile.py
 

@@ -13,7 +13,13 @@ from werkzeug.exceptions import ClientDisconnected
 
 from meterwise.config.settings import Settings
 from meterwise.receiver import metrics, runtime
-from meterwise.receiver.db import StorageUnavailable, checked_db, probe_write, write_lock
+from meterwise.receiver.db import (
+    StorageUnavailable,
+    checked_db,
+    get_db,
+    probe_write,
+    write_lock,
+)
 from meterwise.receiver.limits import FailureLimiter
 from meterwise.receiver.providers import PROVIDERS
 from meterwise.receiver.providers.base import BadPayload, check_times
@@ -98,8 +104,8 @@ def receive(provider: str, account_id: str) -> ResponseReturnValue:
         return error(404, "unknown_account", f"no {provider} account {account_id!r} is configured")
     g.account, g.provider = account_id, provider
     metrics.count("received", provider)
-    try:
-        db = checked_db(settings.storage_path, settings.synchronous)
+    try:  # the file is checked once, after the COMMIT, before anything is acknowledged
+        db = get_db(settings.storage_path, settings.synchronous)
     except StorageUnavailable as exc:
         return unavailable(str(exc), provider)
 
