@@ -15,11 +15,15 @@ from __future__ import annotations
 
 import os
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 from yoyo import get_backend, read_migrations
+from yoyo.exceptions import LockTimeout
 
 BASELINE = "0001_baseline"
 
@@ -41,14 +45,50 @@ def _folder(engine: str = "sqlite") -> str:
     return str(resources.files("meterwise.receiver").joinpath("migrations", engine))
 
 
-def _backend(path: str | os.PathLike[str]) -> object:
+@contextmanager
+def _locked(backend: Any, timeout: float = 30) -> Iterator[None]:
+    """yoyo's migration lock; a lock left by a process that died (SIGKILL mid-upgrade) is
+    broken instead of blocking every later start (SQLite: one host, so a pid tells)."""
+    try:
+        with backend.lock(timeout=timeout):
+            yield
+        return
+    except LockTimeout:
+        rows = backend.execute(f"SELECT pid FROM {backend.lock_table_quoted}").fetchall()
+        if not rows or any(_alive(int(r[0])) for r in rows):
+            raise
+    backend.break_lock()
+    with backend.lock(timeout=timeout):
+        yield
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _backend(path: str | os.PathLike[str]) -> Any:
     backend = get_backend(f"sqlite:///{Path(path).resolve()}")
-    with backend.lock():
+    with _locked(backend, timeout=0.5 if _stale_lock(backend) else 30):
         backend.ensure_internal_schema_updated()  # yoyo's own tables, on first use
     return backend
 
 
-def _adopt_release_0_1(path: str | os.PathLike[str], backend: object, migrations: object) -> None:
+def _stale_lock(backend: Any) -> bool:
+    """True when a lock row exists and its holder is gone (worth a short wait only)."""
+    try:
+        rows = backend.execute(f"SELECT pid FROM {backend.lock_table_quoted}").fetchall()
+    except Exception:  # the lock table does not exist yet
+        return False
+    return bool(rows) and not any(_alive(int(r[0])) for r in rows)
+
+
+def _adopt_release_0_1(path: str | os.PathLike[str], backend: Any, migrations: Any) -> None:
     """Mark the baseline applied on a database that release 0.1 created without yoyo."""
     conn = sqlite3.connect(str(path))
     try:
@@ -62,9 +102,9 @@ def _adopt_release_0_1(path: str | os.PathLike[str], backend: object, migrations
     finally:
         conn.close()
     if version >= 6 and "events" in tables and not recorded:
-        baseline = migrations.filter(lambda m: m.id == BASELINE)  # type: ignore[attr-defined]
-        with backend.lock():  # type: ignore[attr-defined]
-            backend.mark_migrations(backend.to_apply(baseline))  # type: ignore[attr-defined]
+        baseline = migrations.filter(lambda m: m.id == BASELINE)
+        with _locked(backend):
+            backend.mark_migrations(backend.to_apply(baseline))
 
 
 def create_private(path: str | os.PathLike[str]) -> None:
@@ -82,8 +122,8 @@ def status(path: str | os.PathLike[str]) -> Status:
     migrations = read_migrations(_folder())
     _adopt_release_0_1(path, backend, migrations)
     known = {m.id for m in migrations}
-    with backend.lock():  # type: ignore[attr-defined]
-        rows = backend.execute(  # type: ignore[attr-defined]
+    with _locked(backend):
+        rows = backend.execute(
             "SELECT migration_id FROM _yoyo_migration ORDER BY applied_at_utc"
         ).fetchall()
     applied = tuple(r[0] for r in rows)
@@ -98,18 +138,15 @@ def upgrade(path: str | os.PathLike[str]) -> list[str]:
     backend = _backend(path)
     migrations = read_migrations(_folder())
     _adopt_release_0_1(path, backend, migrations)
-    with backend.lock():  # type: ignore[attr-defined]
+    with _locked(backend):
         applied_ids = {
-            r[0]
-            for r in backend.execute(  # type: ignore[attr-defined]
-                "SELECT migration_id FROM _yoyo_migration"
-            ).fetchall()
+            r[0] for r in backend.execute("SELECT migration_id FROM _yoyo_migration").fetchall()
         }
         unknown = sorted(applied_ids - {m.id for m in migrations})
         if unknown:
             raise SchemaMismatch(newer_message(unknown, [m.id for m in migrations]))
-        todo = backend.to_apply(migrations)  # type: ignore[attr-defined]
-        backend.apply_migrations(todo)  # type: ignore[attr-defined]
+        todo = backend.to_apply(migrations)
+        backend.apply_migrations(todo)
     return [m.id for m in todo]
 
 

@@ -272,3 +272,21 @@ def test_retain_raw_days_purges_old_cycles_on_the_scheduled_pass(db_path, clock)
         assert bodies == {old: 0, recent: 1}  # the old cycle purged, this cycle kept
     finally:
         live.server.shutdown()
+
+
+def test_a_lock_left_by_a_dead_process_does_not_block_starts(tmp_path):
+    db = tmp_path / "stale.db"
+    migrate.upgrade(db)
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    conn = sqlite3.connect(db)
+    conn.execute(
+        "INSERT INTO yoyo_lock (locked, ctime, pid) VALUES (1, '2026-01-01 00:00:00', ?)",
+        (dead.pid,),
+    )
+    conn.commit()
+    conn.close()
+    began = time.monotonic()
+    assert migrate.status(db).pending == ()
+    assert migrate.upgrade(db) == []
+    assert time.monotonic() - began < 10
