@@ -26,7 +26,7 @@ lint: $(STAMP)
 # as a tree of links to the repository's folders.
 typecheck: $(STAMP)
 	@mkdir -p .typecheck/meterwise
-	@for d in config receiver reconciler; do ln -sfn ../../$$d .typecheck/meterwise/$$d; done
+	@for d in config storage receiver reconciler; do ln -sfn ../../$$d .typecheck/meterwise/$$d; done
 	$(BIN)/mypy
 
 # The browser test drives Debian's chromium (never a browser download of a test tool's own).

@@ -27,8 +27,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from meterwise.config.settings import parse_settings  # noqa: E402
 from meterwise.receiver import create_app  # noqa: E402
-from meterwise.receiver.db import connect  # noqa: E402
 from meterwise.receiver.testing import envelope, signed  # noqa: E402
+from meterwise.storage import connect  # noqa: E402
 
 SECRET = "whsec_bench00000000000000000000000000"
 # Stage -> (file suffix, function name) whose cumulative time is the stage's.
@@ -36,9 +36,9 @@ STAGES = {
     "verify": ("receiver/verify.py", "verify_jaas"),
     "parse": ("receiver/providers/jaas.py", "parse"),
     "time checks": ("receiver/providers/base.py", "check_times"),
-    "store": ("receiver/store.py", "store_events"),
-    "lock wait": ("receiver/db.py", "__enter__"),
-    "file checks": ("receiver/db.py", "checked_db"),
+    "store": ("storage/sqlite/ingest.py", "store_delivery"),
+    "lock wait": ("storage/sqlite/connection.py", "__enter__"),
+    "file checks": ("storage/sqlite/__init__.py", "check_file"),
     "metrics": ("receiver/metrics.py", "count"),
     "latency metric": ("receiver/metrics.py", "observe"),
     "log": ("logging/__init__.py", "info"),

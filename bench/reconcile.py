@@ -27,9 +27,13 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from meterwise.config.settings import load_settings  # noqa: E402
-from meterwise.receiver.db import connect  # noqa: E402
-from meterwise.receiver.providers.base import Entity, Parsed  # noqa: E402
-from meterwise.receiver.store import upsert_entities  # noqa: E402
+from meterwise.reconciler.cycles import cycle_start_of  # noqa: E402
+from meterwise.storage import (  # noqa: E402
+    Entity,
+    Parsed,
+    connect,  # noqa: E402
+)
+from meterwise.storage.sqlite.ingest import upsert_entities  # noqa: E402
 
 START = datetime(2026, 3, 8, tzinfo=UTC)
 
@@ -60,9 +64,9 @@ def fill(config: Path, rows: int, devices: int, sessions: int) -> float:
         conn.execute("BEGIN")
         conn.executemany("INSERT INTO usage_devices VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", usage)
         upsert_entities(
-            db,
-            account,
-            "anchored",
+            conn,
+            account.id,
+            cycle_start_of(account, "anchored"),
             [Parsed("k", "USAGE", 0, None, None, None, b"", {}, tuple(entities))],
             lambda p: start_ms,
         )

@@ -12,25 +12,19 @@ from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from meterwise.config.settings import Settings, load_settings
+from meterwise.receiver import runtime
+from meterwise.storage import storage_for
 
 access_log = logging.getLogger("meterwise.access")
 
 
 def _outbox_gauge(settings: Settings) -> bytes:
     """Outbox messages by status, read at scrape time (a failed email must be visible)."""
-    import sqlite3
-
-    from meterwise.receiver.db import StorageUnavailable, get_db
-
     try:
-        rows = (
-            get_db(settings.storage_path, settings.synchronous)
-            .conn.execute("SELECT status, count(*) FROM outbox GROUP BY status")
-            .fetchall()
-        )
-    except (sqlite3.Error, OSError, StorageUnavailable):
+        found = storage_for(settings).outbox_counts()
+    except Exception:  # a gauge read at scrape time never breaks /metrics
         return b""
-    counts = {"pending": 0, "sent": 0, "failed": 0, **dict(rows)}
+    counts = {"pending": 0, "sent": 0, "failed": 0, **found}
     lines = [
         "# HELP meterwise_outbox_messages Alert emails in the outbox by status",
         "# TYPE meterwise_outbox_messages gauge",
@@ -41,9 +35,7 @@ def _outbox_gauge(settings: Settings) -> bytes:
 
 def _scheduler_gauge() -> bytes:
     """Whether `meterwise serve`'s scheduler child runs, and how often it was restarted."""
-    from meterwise.receiver.runtime import scheduler_status
-
-    status = scheduler_status()
+    status = runtime.scheduler_status()
     if status is None:
         return b""
     lines = [

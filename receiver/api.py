@@ -10,9 +10,9 @@ from flask.typing import ResponseReturnValue
 
 from meterwise.config.settings import Settings
 from meterwise.receiver.auth import AuthError, Grant, bearer, grant_for
-from meterwise.receiver.db import get_db
 from meterwise.receiver.openapi import openapi_document
 from meterwise.receiver.webhooks import error
+from meterwise.storage import storage_for
 
 bp = Blueprint("api", __name__)
 EARLIEST, LATEST = date(2000, 1, 1), date(2199, 12, 31)
@@ -77,9 +77,14 @@ def _report(account_id: str, allow_query_token: bool = False) -> Any:
     if event_time not in ("true", "false"):
         raise BadParameter("event_time must be true or false")
     known = as_of if "at" in request.args and event_time == "false" else None
-    db = get_db(settings.storage_path, settings.synchronous)
     return compute_report(
-        db, settings, account_id, as_of, cycle, settings.close_grace_s, known_at=known
+        storage_for(settings),
+        settings,
+        account_id,
+        as_of,
+        cycle,
+        settings.close_grace_s,
+        known_at=known,
     )
 
 

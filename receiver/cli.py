@@ -35,13 +35,13 @@ def serve_command(
     Example:
         meterwise serve --config meterwise.toml --port 8000 --workers 2
     """
-    from meterwise.receiver.migrate import SchemaMismatch, upgrade
     from meterwise.receiver.server import run
+    from meterwise.storage import SchemaMismatch, upgrade
 
     settings = settings_from(config_path)
     click.echo(f"meterwise: config {settings.source}; database {settings.storage_path}", err=True)
     try:
-        upgrade(settings.storage_path)  # before any worker starts: refuses a newer database
+        upgrade(settings)  # before any worker starts: refuses a newer database
     except SchemaMismatch as exc:
         raise click.ClickException(str(exc)) from None
     run(
@@ -157,7 +157,7 @@ def simulate_command(
 
 def _register() -> None:
     from meterwise.receiver.cli_db import db_group
-    from meterwise.reconciler.cli import register
+    from meterwise.receiver.cli_reconcile import register
 
     register(cli)
     cli.add_command(db_group)

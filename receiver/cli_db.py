@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 
 import click
@@ -24,10 +23,10 @@ def status_command(config_path: str | None) -> None:
     Example:
         meterwise db status
     """
-    from meterwise.receiver.migrate import status
+    from meterwise.storage import migration_status
 
     settings = settings_from(config_path, needed=())
-    found = status(settings.storage_path)
+    found = migration_status(settings)
     click.echo(f"database: {settings.storage_path}")
     for mid in found.applied:
         click.echo(
@@ -48,11 +47,11 @@ def upgrade_command(config_path: str | None) -> None:
     Example:
         meterwise db upgrade
     """
-    from meterwise.receiver.migrate import SchemaMismatch, upgrade
+    from meterwise.storage import SchemaMismatch, upgrade
 
     settings = settings_from(config_path, needed=())
     try:
-        applied = upgrade(settings.storage_path)
+        applied = upgrade(settings)
     except SchemaMismatch as exc:
         raise click.ClickException(str(exc)) from None
     click.echo("\n".join(f"applied  {m}" for m in applied) or "up to date")
@@ -67,13 +66,11 @@ def check_command(config_path: str | None) -> None:
     Example:
         meterwise db check
     """
+    from meterwise.storage import integrity_problems
+
     settings = settings_from(config_path, needed=())
-    conn = sqlite3.connect(f"file:{settings.storage_path}?mode=ro", uri=True)
-    try:
-        problems = [r[0] for r in conn.execute("PRAGMA integrity_check")]
-    finally:
-        conn.close()
-    if problems != ["ok"]:
+    problems = integrity_problems(settings)
+    if problems:
         raise click.ClickException("integrity check failed: " + "; ".join(problems[:20]))
     click.echo(f"{settings.storage_path}: ok")
 
@@ -89,21 +86,13 @@ def backup_command(target: str, config_path: str | None) -> None:
     Example:
         meterwise db backup /backups/meterwise-$(date +%F).db
     """
-    from meterwise.receiver.migrate import create_private
+    from meterwise.storage import backup
 
     settings = settings_from(config_path, needed=())
     out = Path(target)
     if out.exists():
         raise click.ClickException(f"{out} exists: give a new file name")
-    create_private(out)
-    source = sqlite3.connect(f"file:{settings.storage_path}?mode=ro", uri=True)
-    copy = sqlite3.connect(str(out))
-    try:
-        source.backup(copy, pages=4096)
-        ok = copy.execute("PRAGMA integrity_check").fetchone()[0]
-    finally:
-        copy.close()
-        source.close()
+    ok = backup(settings, out)
     if ok != "ok":
         raise click.ClickException(f"the copy failed its integrity check: {ok}")
     click.echo(f"wrote {out} ({out.stat().st_size} bytes, integrity ok)")
@@ -124,8 +113,7 @@ def purge_command(account: str, before: str, config_path: str | None) -> None:
     from datetime import UTC, datetime
 
     from meterwise.receiver.options import open_db, parse_date
-    from meterwise.receiver.purge import boundary, purge
-    from meterwise.reconciler.cycles import to_ms
+    from meterwise.reconciler.cycles import closed_boundary, to_ms
     from meterwise.reconciler.display import stamp
     from meterwise.reconciler.reconcile import cycle_for
 
@@ -136,9 +124,9 @@ def purge_command(account: str, before: str, config_path: str | None) -> None:
     day = parse_date(before)
     assert day is not None
     now = datetime.now(UTC)
-    cut = boundary(
+    cut = closed_boundary(
         to_ms(cycle_for(settings, acct, day).start), to_ms(cycle_for(settings, acct, now).start)
     )
-    n = purge(open_db(settings), str(settings.storage_path), account, cut, to_ms(now))
+    n = open_db(settings).purge(account, cut, to_ms(now))
     when = stamp(datetime.fromtimestamp(cut / 1000, UTC), acct.timezone)
     click.echo(f"purged personal data of {n} event(s) of {account} dated before {when}")

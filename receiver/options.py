@@ -10,6 +10,7 @@ import click
 
 from meterwise.config.errors import ConfigError
 from meterwise.config.settings import Settings, load_settings
+from meterwise.storage import SchemaMismatch, Storage, open_storage
 
 
 def config_option(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -55,13 +56,10 @@ def parse_date(value: str | None) -> date | None:
         raise click.BadParameter(f"not a date: {value!r}") from None
 
 
-def open_db(settings: Settings) -> Any:
+def open_db(settings: Settings) -> Storage:
     """The database for a command that does not upgrade it: a database that needs upgrading
     (or is newer than this release) is a clean error naming what to run."""
-    from meterwise.receiver.db import connect
-    from meterwise.receiver.migrate import SchemaMismatch
-
     try:
-        return connect(settings.storage_path, settings.synchronous, migrate=False)
+        return open_storage(settings, migrate=False)
     except SchemaMismatch as exc:
         raise click.ClickException(str(exc)) from None

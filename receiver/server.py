@@ -21,6 +21,7 @@ from gunicorn.app.base import BaseApplication
 
 from meterwise.config.settings import Settings
 from meterwise.receiver import runtime, workers
+from meterwise.storage import Storage, open_storage
 
 log = logging.getLogger("meterwise.serve")
 
@@ -142,13 +143,11 @@ class SchedulerSupervisor:
                 self.proc.kill()
 
 
-def observe_accounts(db: Any, settings: Settings) -> None:
+def observe_accounts(store: Storage, settings: Settings) -> None:
     """Record when observation of each configured account began (first start only)."""
-    from meterwise.reconciler.store_time import record_observation
-
     now_ms = int(time.time() * 1000)
     for account_id in settings.accounts:
-        record_observation(db, account_id, now_ms)
+        store.record_observation(account_id, now_ms)
 
 
 def scheduler_args(config_path: str | None) -> list[str]:
@@ -176,11 +175,9 @@ def run(
     os.environ[runtime.ENV] = str(folder)
     workers.READ_TIMEOUT_S = float(settings.read_timeout_s)
     # Create the database and schema once, before the workers race to do it.
-    from meterwise.receiver.db import connect
-
-    db = connect(settings.storage_path, settings.synchronous)
-    observe_accounts(db, settings)
-    db.conn.close()
+    store = open_storage(settings)
+    observe_accounts(store, settings)
+    store.close()
     supervisor = None
     try:
         if with_scheduler:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
-import sqlite3
 import time
 from typing import Any
 
@@ -13,17 +11,11 @@ from werkzeug.exceptions import ClientDisconnected
 
 from meterwise.config.settings import Settings
 from meterwise.receiver import metrics, runtime
-from meterwise.receiver.db import (
-    StorageUnavailable,
-    checked_db,
-    get_db,
-    probe_write,
-    write_lock,
-)
 from meterwise.receiver.limits import FailureLimiter
 from meterwise.receiver.providers import PROVIDERS
 from meterwise.receiver.providers.base import BadPayload, check_times
-from meterwise.receiver.store import count_delivery, is_stored, store_events
+from meterwise.reconciler.cycles import cycle_start_of
+from meterwise.storage import Storage, StorageUnavailable, UnstorableValue, storage_for
 
 bp = Blueprint("webhooks", __name__)
 
@@ -105,16 +97,13 @@ def receive(provider: str, account_id: str) -> ResponseReturnValue:
     g.account, g.provider = account_id, provider
     metrics.count("received", provider)
     try:  # the file is checked once, after the COMMIT, before anything is acknowledged
-        db = get_db(settings.storage_path, settings.synchronous)
+        store = storage_for(settings)
     except StorageUnavailable as exc:
         return unavailable(str(exc), provider)
 
     def reject(status: int, code: str, detail: str) -> ResponseReturnValue:
         metrics.count("rejected", provider, code)
-        try:
-            count_delivery(db, account_id, code, now_ms)
-        except sqlite3.Error:
-            pass  # the count is a diagnostic; the rejection stands either way
+        store.count_delivery(account_id, code, now_ms)  # a diagnostic: never raises
         return error(status, code, detail)
 
     if not _is_json(request.mimetype):
@@ -139,8 +128,12 @@ def receive(provider: str, account_id: str) -> ResponseReturnValue:
         # if the key is already stored, the event is safe, so acknowledge it (counted apart
         # from real duplicates: an unsigned request must not move any figure).
         key = adapter.peek_key(raw, request.headers)
-        if key is not None and is_stored(db, account_id, key):
-            return _duplicate(db, account_id, provider, now_ms, "duplicate_unverified")
+        try:
+            known = key is not None and store.is_stored(account_id, key)
+        except StorageUnavailable as exc:
+            return unavailable(str(exc), provider)
+        if known:
+            return _duplicate(store, account_id, provider, now_ms, "duplicate_unverified")
         limiter.fail(address, tick)
         wait = limiter.retry_after(f"account:{account_id}", tick)
         limiter.fail(f"account:{account_id}", tick)
@@ -156,32 +149,27 @@ def receive(provider: str, account_id: str) -> ResponseReturnValue:
     except BadPayload as exc:
         return reject(exc.status, exc.code, exc.detail)
     g.event_type = events[0].event_type if events else None
-    kind = settings.catalog.get(account.plan).cycle
+    cycle_of = cycle_start_of(account, settings.catalog.get(account.plan).cycle)
     try:
-        with write_lock(settings.storage_path):
-            new_ids = store_events(db, account, provider, kind, events, now_ms)
-        checked_db(settings.storage_path, settings.synchronous)  # committed where it is kept
-    except (OverflowError, UnicodeEncodeError, sqlite3.InterfaceError) as exc:
+        new_ids = store.store_delivery(account_id, provider, events, now_ms, cycle_of)
+    except UnstorableValue as exc:
         # The parser should have refused this value; never answer a 500 for input.
         return reject(422, "invalid_fields", f"a value cannot be stored: {exc}")
-    except (sqlite3.DatabaseError, StorageUnavailable, OSError) as exc:
+    except StorageUnavailable as exc:
         # Locked, unwritable, corrupt or gone: not acknowledged, so the provider will retry.
         return unavailable(str(exc), provider)
     if not new_ids:
-        return _duplicate(db, account_id, provider, now_ms, "duplicate")
+        return _duplicate(store, account_id, provider, now_ms, "duplicate")
     metrics.count("stored", provider, amount=len(new_ids))
     g.outcome = "stored"
     return jsonify({"status": "stored", "events": len(new_ids)}), 200
 
 
 def _duplicate(
-    db: Any, account_id: str, provider: str, now_ms: int, reason: str
+    store: Storage, account_id: str, provider: str, now_ms: int, reason: str
 ) -> ResponseReturnValue:
     metrics.count("duplicate", provider)
-    try:
-        count_delivery(db, account_id, reason, now_ms)
-    except sqlite3.Error:
-        pass
+    store.count_delivery(account_id, reason, now_ms)
     g.outcome = reason
     return jsonify({"status": "duplicate"}), 200
 
@@ -190,16 +178,10 @@ def storage_health(settings: Settings) -> str | None:
     """Why the storage cannot keep a delivery now, or None: the file is the one opened, a
     write commits, and the filesystem has ``min_free_mb`` free."""
     try:
-        db = checked_db(settings.storage_path, settings.synchronous)
-        probe_write(db)
+        store = storage_for(settings)
     except StorageUnavailable as exc:
         return str(exc)
-    except (sqlite3.Error, OSError) as exc:
-        return f"a write cannot be committed: {exc}"
-    free_mb = shutil.disk_usage(settings.storage_path.parent).free // (1 << 20)
-    if free_mb < settings.min_free_mb:
-        return f"only {free_mb} MB free beside the database (min_free_mb = {settings.min_free_mb})"
-    return None
+    return store.health(settings.min_free_mb)
 
 
 @bp.get("/healthz")

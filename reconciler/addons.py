@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
 
 from meterwise.config.plans import Plan
 from meterwise.config.settings import Account
-from meterwise.reconciler import store
 from meterwise.reconciler.cycles import to_ms
 from meterwise.reconciler.models import BillingCycle, MetricUsage
 from meterwise.reconciler.usage import (
     CALL_METRICS,
+    CallEvent,
     call_minutes,
     in_cycle,
     minutes,
@@ -19,23 +18,26 @@ from meterwise.reconciler.usage import (
     recording_minutes,
     transcription_minutes,
 )
+from meterwise.storage import Storage
+
+DAY_MS = 86_400_000
 
 
 def per_day(items: list[tuple[int, Decimal]], start_ms: int, days: int) -> list[Decimal]:
     """Amounts bucketed by cycle day (day 0 starts at ``start_ms``)."""
     out = [Decimal(0)] * days
     for ts, amount in items:
-        day = (ts - start_ms) // store.DAY_MS
+        day = (ts - start_ms) // DAY_MS
         if 0 <= day < days:
             out[day] += amount
     return out
 
 
-LOOKBACK_MS = 35 * store.DAY_MS  # a call that ends in this cycle started at most this early
+LOOKBACK_MS = 35 * DAY_MS  # a call that ends in this cycle started at most this early
 
 
 def jaas_sums(
-    db: Any,
+    store: Storage,
     account: Account,
     plan: Plan | None,
     cycle: BillingCycle,
@@ -45,7 +47,7 @@ def jaas_sums(
 ) -> list[tuple[MetricUsage, list[Decimal]]]:
     """Every add-on metric of the cycle up to ``eval_ms``, with its per-day series."""
     start_ms, rounding = to_ms(cycle.start), account.recording_rounding
-    recs = store.recordings(db, account.id, start_ms, eval_ms)
+    recs = store.recordings(account.id, start_ms, eval_ms)
     out = [
         (
             recording_minutes([d for _, d in recs], rounding),
@@ -56,20 +58,20 @@ def jaas_sums(
             ),
         )
     ]
-    sessions = store.transcribed_sessions(db, account.id, start_ms, eval_ms)
+    sessions = store.transcribed_sessions(account.id, start_ms, eval_ms)
     ids = [s for s, _ in sessions]
     out.append(
         (
             transcription_minutes(
                 ids,
-                store.room_spans(db, account.id, ids),
-                store.presence_spans(db, account.id, ids),
+                store.room_spans(account.id, ids),
+                store.presence_spans(account.id, ids),
                 rounding,
             ),
             [Decimal(0)] * days,
         )
     )
-    calls = store.call_events(db, account.id, start_ms - LOOKBACK_MS, eval_ms)
+    calls = [CallEvent(*c) for c in store.call_events(account.id, start_ms - LOOKBACK_MS, eval_ms)]
     intervals = in_cycle(
         pair_intervals(calls, eval_ms), start_ms, to_ms(cycle.end), eval_ms, max_open_s * 1000
     )

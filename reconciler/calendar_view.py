@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from meterwise.config.settings import Account
-from meterwise.reconciler import store_extras
 from meterwise.reconciler.cycles import from_ms, to_ms
 from meterwise.reconciler.models import BillingCycle
+from meterwise.storage import Storage
 
 
 def growth(current: int, previous: int) -> str | None:
@@ -18,10 +18,10 @@ def growth(current: int, previous: int) -> str | None:
 
 
 def calendar_extras(
-    db: Any, account: Account, cycle: BillingCycle, eval_ms: int, segment: str | None
+    store: Storage, account: Account, cycle: BillingCycle, eval_ms: int, segment: str | None
 ) -> dict[str, Any]:
     """MAU by month across history, month-over-month growth, segments, system-only users."""
-    history = store_extras.distinct_by_cycle(db, account.id, "mau")
+    history = store.distinct_by_cycle(account.id, "mau")
     start_ms = to_ms(cycle.start)
     extras: dict[str, Any] = {
         "mau_by_month": {
@@ -34,16 +34,14 @@ def calendar_extras(
     if change is not None:
         extras["growth_vs_previous_month"] = change
     if segment:
-        extras["segments"] = {
-            segment: store_extras.segments(db, account.id, start_ms, eval_ms, segment)
-        }
+        extras["segments"] = {segment: store.segments(account.id, start_ms, eval_ms, segment)}
         extras["segments_note"] = (
             f"distinct users per value of {segment!r}: a user seen with two values counts "
             "under both, so the segments can add up to more than the MAU; '(none)' holds "
             "users whose events lacked the property"
         )
     if account.provider == "wll":
-        extras["system_only_users_by_event_type"] = store_extras.system_only_by_type(
-            db, account.id, start_ms, start_ms, eval_ms
+        extras["system_only_users_by_event_type"] = store.system_only_by_type(
+            account.id, start_ms, start_ms, eval_ms
         )
     return extras

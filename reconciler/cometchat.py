@@ -3,22 +3,22 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
 
 from meterwise.config.plans import Plan
 from meterwise.config.settings import Account
-from meterwise.reconciler import store, store_extras
-from meterwise.reconciler.concurrency import peak_concurrency
+from meterwise.reconciler.concurrency import ConnectionEvent, peak_concurrency
 from meterwise.reconciler.cycles import from_ms, to_ms
 from meterwise.reconciler.models import BillingCycle, MetricReport, MetricUsage
+from meterwise.storage import Storage
 
 SIXTY = Decimal(60)
 CENT = Decimal("0.01")
 DEFAULT_IDLE_TIMEOUT_S = 6 * 3600
+DAY_MS = 86_400_000
 
 
 def cometchat_sums(
-    db: Any,
+    store: Storage,
     account: Account,
     plan: Plan | None,
     cycle: BillingCycle,
@@ -30,10 +30,10 @@ def cometchat_sums(
     per_session = plan is not None and plan.minutes_per == "session"
     start_ms = to_ms(cycle.start)
     voice, video = [Decimal(0)] * days, [Decimal(0)] * days
-    for ts, voice_s, video_s, session_s, audio_only in store_extras.call_session_seconds(
-        db, account.id, start_ms, eval_ms
+    for ts, voice_s, video_s, session_s, audio_only in store.call_session_seconds(
+        account.id, start_ms, eval_ms
     ):
-        day = min(days - 1, max(0, (ts - start_ms) // store.DAY_MS))
+        day = min(days - 1, max(0, (ts - start_ms) // DAY_MS))
         if per_session:
             (voice if audio_only else video)[day] += Decimal(str(session_s)) / SIXTY
         else:
@@ -48,12 +48,15 @@ def cometchat_sums(
 
 
 def cometchat_peaks(
-    db: Any, account: Account, plan: Plan | None, cycle: BillingCycle, eval_ms: int
+    store: Storage, account: Account, plan: Plan | None, cycle: BillingCycle, eval_ms: int
 ) -> list[MetricReport]:
     """Peak concurrent connections of the cycle beside its allowance (a share of the MAU)."""
     timeout_s = int(account.options.get("connection_idle_timeout_s", DEFAULT_IDLE_TIMEOUT_S))
     start_ms, timeout_ms = to_ms(cycle.start), timeout_s * 1000
-    events = store_extras.connection_events(db, account.id, start_ms - timeout_ms, eval_ms)
+    events = [
+        ConnectionEvent(*e)
+        for e in store.connection_events(account.id, start_ms - timeout_ms, eval_ms)
+    ]
     result = peak_concurrency(events, start_ms, eval_ms, timeout_ms)
     notes = []
     if result.at_ms is not None and result.peak:

@@ -1,4 +1,4 @@
-"""Read what the checks need from SQLite and run them; the provider's own figures."""
+"""Read what the checks need and run them; the provider's own figures of a cycle."""
 
 from __future__ import annotations
 
@@ -11,69 +11,32 @@ from typing import Any
 
 from meterwise.config.sections import CheckSettings
 from meterwise.config.settings import Account
-from meterwise.reconciler import checks, store
+from meterwise.reconciler import checks
 from meterwise.reconciler.models import Check, Comparison, Difference, Invoice, ProviderFigures
-from meterwise.reconciler.store import rows
-from meterwise.reconciler.usage import pair_intervals
+from meterwise.reconciler.usage import CallEvent, pair_intervals
+from meterwise.storage import Storage
 
 HISTORY_DAYS = 28
 
 
-def _sessions_with_usage(db: Any, account: str, sessions: list[str]) -> set[str]:
-    found: set[str] = set()
-    for i in range(0, len(sessions), 500):
-        chunk = sessions[i : i + 500]
-        marks = ", ".join("?" for _ in chunk)
-        found |= {
-            s
-            for (s,) in rows(
-                db,
-                "SELECT session_id FROM usage_sessions WHERE account = ? AND "
-                f"session_id IN ({marks})",
-                [account, *chunk],
-            )
-        }
-    return found
-
-
 def jaas_checks(
-    db: Any, account: Account, config: CheckSettings, start_ms: int, now_ms: int
+    store: Storage, account: Account, config: CheckSettings, start_ms: int, now_ms: int
 ) -> list[Check]:
     """The JaaS-specific checks of a cycle as of ``now_ms``."""
     acct = account.id
-    joined = {
-        s: int(n)
-        for s, n in rows(
-            db,
-            "SELECT session_id, count(DISTINCT coalesce(participant_id, user_id, name)) FROM "
-            "participants WHERE account = ? AND joined = 1 AND lobby = 0 AND ts_ms >= ? AND "
-            "ts_ms < ? AND session_id IS NOT NULL GROUP BY session_id",
-            (acct, start_ms, now_ms),
-        )
-    }
-    found = _sessions_with_usage(db, acct, [s for s, n in joined.items() if n >= 2])
-    recs = rows(
-        db,
-        "SELECT event_type, coalesce(recording_session_id, session_id), session_id, ts_ms "
-        "FROM recordings WHERE account = ? AND ts_ms >= ? AND ts_ms < ?",
-        (acct, start_ms - checks.DAY_MS, now_ms),
-    )
+    joined = store.joined_per_session(acct, start_ms, now_ms)
+    found = store.sessions_with_usage(acct, [s for s, n in joined.items() if n >= 2])
+    recs = store.recording_events(acct, start_ms - checks.DAY_MS, now_ms)
     # Paired by the meeting (the envelope's sessionId), as the documented payloads allow:
     # RECORDING_ENDED carries only data.conference; RECORDING_UPLOADED its own
     # recordingSessionId besides the meeting's sessionId.
-    ended = [(s, int(ts)) for kind, _, s, ts in recs if kind == "RECORDING_ENDED" and s]
+    ended = [(s, ts) for kind, _, s, ts in recs if kind == "RECORDING_ENDED" and s]
     uploaded = Counter(s for kind, _, s, _ in recs if kind == "RECORDING_UPLOADED" and s)
-    files = [(kind, s or r, int(ts)) for kind, r, s, ts in recs if kind == "RECORDING_UPLOADED"]
-    files += [
-        (kind, s, int(ts))
-        for kind, s, ts in rows(
-            db,
-            "SELECT event_type, session_id, ts_ms FROM uploads WHERE account = ? AND ts_ms >= ? "
-            "AND ts_ms < ?",
-            (acct, now_ms - checks.DAY_MS, now_ms),
-        )
+    files: list[tuple[str, Any, int]] = [
+        (kind, s or r, ts) for kind, r, s, ts in recs if kind == "RECORDING_UPLOADED"
     ]
-    calls = store.call_events(db, acct, start_ms - checks.DAY_MS, now_ms)
+    files += store.upload_events(acct, now_ms - checks.DAY_MS, now_ms)
+    calls = [CallEvent(*c) for c in store.call_events(acct, start_ms - checks.DAY_MS, now_ms)]
     return [
         checks.usage_missing(joined, found),
         checks.recordings_not_uploaded(
@@ -87,56 +50,42 @@ def jaas_checks(
 
 
 def run_checks(
-    db: Any, account: Account, config: CheckSettings, start_ms: int, now_ms: int
+    store: Storage, account: Account, config: CheckSettings, start_ms: int, now_ms: int
 ) -> tuple[Check, ...]:
     """Every check that applies to the account's provider, for [cycle start, now)."""
-    found = jaas_checks(db, account, config, start_ms, now_ms) if account.provider == "jaas" else []
-    hourly = {
-        int(h): int(n)
-        for h, n in rows(
-            db,
-            "SELECT hour_ms, count FROM activity_hourly WHERE account = ? AND metric = 'events' "
-            "AND hour_ms >= ? AND hour_ms < ?",
-            (account.id, start_ms - HISTORY_DAYS * checks.DAY_MS, now_ms),
-        )
-    }
+    found = (
+        jaas_checks(store, account, config, start_ms, now_ms) if account.provider == "jaas" else []
+    )
+    hourly = store.hourly(account.id, "events", start_ms - HISTORY_DAYS * checks.DAY_MS, now_ms)
     silence_ms = config.silence_alert_s * 1000
     found.append(checks.silences(hourly, start_ms, now_ms, silence_ms, account.tz))
-    found += checks.deliveries(store.delivery_counts(db, account.id, start_ms, now_ms))
+    found += checks.deliveries(store.delivery_counts(account.id, start_ms, now_ms))
     return tuple(found)
 
 
-def record_figures(db: Any, account: str, cycle_start_ms: int, figures: ProviderFigures) -> None:
+def record_figures(
+    store: Storage, account: str, cycle_start_ms: int, figures: ProviderFigures
+) -> None:
     """Store (or replace) what the provider said about a cycle."""
-    with db.conn:
-        db.conn.execute(
-            "INSERT OR REPLACE INTO provider_figures (account, cycle_start_ms, mau, total, "
-            "lines, recorded_at_ms, note) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (
-                account,
-                cycle_start_ms,
-                figures.mau,
-                None if figures.total is None else str(figures.total),
-                json.dumps({k: str(v) for k, v in figures.lines.items()}),
-                int(figures.recorded_at.timestamp() * 1000),
-                figures.note,
-            ),
-        )
-
-
-def load_figures(db: Any, account: str, cycle_start_ms: int) -> ProviderFigures | None:
-    """The provider's figures recorded for a cycle, if any."""
-    found = rows(
-        db,
-        "SELECT mau, total, lines, recorded_at_ms, note FROM provider_figures WHERE "
-        "account = ? AND cycle_start_ms = ?",
-        (account, cycle_start_ms),
+    store.record_figures(
+        account,
+        cycle_start_ms,
+        figures.mau,
+        None if figures.total is None else str(figures.total),
+        json.dumps({k: str(v) for k, v in figures.lines.items()}),
+        int(figures.recorded_at.timestamp() * 1000),
+        figures.note,
     )
-    if not found:
+
+
+def load_figures(store: Storage, account: str, cycle_start_ms: int) -> ProviderFigures | None:
+    """The provider's figures recorded for a cycle, if any."""
+    found = store.load_figures(account, cycle_start_ms)
+    if found is None:
         return None
-    mau, total, lines, at, note = found[0]
+    mau, total, lines, at, note = found
     return ProviderFigures(
-        None if mau is None else int(mau),
+        mau,
         None if total is None else Decimal(total),
         {k: Decimal(v) for k, v in json.loads(lines).items()},
         datetime.fromtimestamp(at / 1000, UTC),

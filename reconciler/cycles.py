@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import calendar
+from collections.abc import Callable
 from datetime import UTC, date, datetime, time, tzinfo
 
+from meterwise.config.settings import Account
 from meterwise.reconciler.models import BillingCycle
 
 
@@ -66,3 +68,17 @@ def from_ms(ms: int) -> datetime:
 
 
 _ONE_SECOND = datetime(2000, 1, 1, 0, 0, 1) - datetime(2000, 1, 1)
+
+
+def closed_boundary(cycle_start_ms: int, current_cycle_start_ms: int) -> int:
+    """Purge whole closed cycles only: never past the start of the current cycle."""
+    return min(cycle_start_ms, current_cycle_start_ms)
+
+
+def cycle_start_of(account: Account, kind: str) -> Callable[[int], int]:
+    """Event time (ms) -> start (ms) of the account's billing cycle that holds it."""
+
+    def start(ts_ms: int) -> int:
+        return to_ms(cycle_containing(account.cycle_anchor, account.tz, from_ms(ts_ms), kind).start)
+
+    return start

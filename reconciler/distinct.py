@@ -6,28 +6,27 @@ import math
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from functools import partial
-from typing import Any
 
 from meterwise.config.plans import Catalog, Plan
 from meterwise.config.settings import Account
-from meterwise.reconciler import store
 from meterwise.reconciler.cycles import to_ms
 from meterwise.reconciler.forecast import forecast_distinct
 from meterwise.reconciler.invoice import distinct_overage
 from meterwise.reconciler.models import BillingCycle, MetricReport, MetricUsage, PlanPeriod
+from meterwise.storage import Storage
 
 DAY = timedelta(days=1)
 
 
 def _history(
-    db: Any, account: Account, metric: str, previous: BillingCycle
+    store: Storage, account: Account, metric: str, previous: BillingCycle
 ) -> list[tuple[float, int]]:
     """Daily active counts of the previous cycle with their weekdays (empty if none)."""
     start_ms, end_ms = to_ms(previous.start), to_ms(previous.end)
-    if not store.has_activity(db, account.id, metric, start_ms, end_ms):
+    if not store.has_activity(account.id, metric, start_ms, end_ms):
         return []
     days = math.ceil((previous.end - previous.start) / DAY)
-    counts = store.activity_per_day(db, account.id, metric, start_ms, end_ms, days)
+    counts = store.activity_per_day(account.id, metric, start_ms, end_ms, days)
     return [
         (float(n), (previous.start + i * DAY).astimezone(account.tz).weekday())
         for i, n in enumerate(counts)
@@ -35,7 +34,7 @@ def _history(
 
 
 def distinct_metric(
-    db: Any,
+    store: Storage,
     account: Account,
     catalog: Catalog,
     plan: Plan | None,
@@ -48,28 +47,28 @@ def distinct_metric(
 ) -> tuple[MetricReport, list[tuple[PlanPeriod, int]], list[int]]:
     """The metric's report line, its overage units per plan period, and new entities per day."""
     start_ms, eval_ms = to_ms(cycle.start), to_ms(eval_at)
-    used = store.count_first_seen(db, account.id, metric, start_ms, eval_ms)
-    count_before = partial(store.count_first_seen, db, account.id, metric, start_ms)
+    used = store.count_first_seen(account.id, metric, start_ms, eval_ms)
+    count_before = partial(store.count_first_seen, account.id, metric, start_ms)
     per_period = distinct_overage(periods, catalog, metric, count_before, eval_ms)
     allowance = plan.allowance(metric) if plan else None
     crossed = None
     if allowance is not None and used > allowance:
-        ms = store.nth_first_seen_ms(db, account.id, metric, start_ms, allowance + 1)
+        ms = store.nth_first_seen_ms(account.id, metric, start_ms, allowance + 1)
         crossed = datetime.fromtimestamp(ms / 1000, UTC) if ms is not None else None
-    new_per_day = store.new_per_day(db, account.id, metric, start_ms, eval_ms, days)
+    new_per_day = store.new_per_day(account.id, metric, start_ms, eval_ms, days)
     forecast = None
     if eval_at < cycle.end:
         forecast = forecast_distinct(
             metric,
             used,
             new_per_day,
-            store.activity_per_day(db, account.id, metric, start_ms, eval_ms, days),
+            store.activity_per_day(account.id, metric, start_ms, eval_ms, days),
             cycle,
             eval_at,
             account.tz,
             allowance,
             crossed,
-            _history(db, account, metric, previous),
+            _history(store, account, metric, previous),
         )
     units = Decimal(sum(u for _, u in per_period))
     amount = sum(

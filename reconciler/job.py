@@ -6,18 +6,17 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from meterwise.config.settings import Settings
-from meterwise.receiver.purge import boundary, purge, purged_before
 from meterwise.reconciler.advice import recommend
 from meterwise.reconciler.alerts import Alert, cleared, evaluate
-from meterwise.reconciler.cycles import to_ms
+from meterwise.reconciler.cycles import closed_boundary, to_ms
 from meterwise.reconciler.mailer import Mailer, OutgoingEmail
 from meterwise.reconciler.message import compose_alert, compose_correction, compose_final
 from meterwise.reconciler.models import Report
-from meterwise.reconciler.outbox import Delivery, deliver, fired_keys, rearm, record_and_queue
+from meterwise.reconciler.outbox import Delivery, deliver, queued
 from meterwise.reconciler.reconcile import compute_report, cycle_for
+from meterwise.storage import Storage
 
 
 @dataclass
@@ -41,7 +40,7 @@ def _crossings(fired: dict[tuple[str, str, str], int]) -> dict[str, datetime]:
 
 
 def _final(
-    db: Any,
+    store: Storage,
     settings: Settings,
     account_id: str,
     now: datetime,
@@ -58,9 +57,9 @@ def _final(
         seconds=settings.close_grace_s
     ):
         return
-    fired = fired_keys(db, account_id, to_ms(previous.start))
+    fired = store.fired_keys(account_id, to_ms(previous.start))
     report = compute_report(
-        db,
+        store,
         settings,
         account_id,
         now,
@@ -68,19 +67,19 @@ def _final(
         settings.close_grace_s,
     )
     if ("*", "final", "closed") in fired:
-        _correction(db, settings, report, fired, result, dry_run, queued_ms)
+        _correction(store, settings, report, fired, result, dry_run, queued_ms)
         return
     if not report.observed:
         return  # Meterwise began observing after this cycle ended: nothing to report on
     message = compose_final(report, settings.catalog, account.alert_emails, now)
-    if dry_run or record_and_queue(
-        db, account_id, to_ms(previous.start), [("*", "final", "closed")], message, queued_ms
+    if dry_run or store.record_and_queue(
+        account_id, to_ms(previous.start), [("*", "final", "closed")], queued(message), queued_ms
     ):
         result.queued.append((account_id, message, []))
 
 
 def _correction(
-    db: Any,
+    store: Storage,
     settings: Settings,
     report: Report,
     fired: dict[tuple[str, str, str], int],
@@ -101,11 +100,13 @@ def _correction(
     account = settings.accounts[report.account]
     message = compose_correction(report, account.alert_emails)
     cycle_ms = to_ms(report.cycle.start)
-    if dry_run or record_and_queue(db, report.account, cycle_ms, [key], message, queued_ms):
+    if dry_run or store.record_and_queue(
+        report.account, cycle_ms, [key], queued(message), queued_ms
+    ):
         result.queued.append((report.account, message, []))
 
 
-def retain(db: Any, settings: Settings, accounts: Sequence[str], now_s: float) -> None:
+def retain(store: Storage, settings: Settings, accounts: Sequence[str], now_s: float) -> None:
     """`[storage] retain_raw_days`: purge personal data of whole closed cycles older than that
     (on the real clock, never `--at`)."""
     now = datetime.fromtimestamp(now_s, UTC)
@@ -113,13 +114,13 @@ def retain(db: Any, settings: Settings, accounts: Sequence[str], now_s: float) -
         account = settings.accounts[account_id]
         old = cycle_for(settings, account, now - timedelta(days=settings.retain_raw_days or 0))
         current = cycle_for(settings, account, now)
-        before = boundary(to_ms(old.start), to_ms(current.start))
-        if before > purged_before(db, account_id):
-            purge(db, str(settings.storage_path), account_id, before, int(now_s * 1000))
+        before = closed_boundary(to_ms(old.start), to_ms(current.start))
+        if before > store.purged_before(account_id):
+            store.purge(account_id, before, int(now_s * 1000))
 
 
 def run_reconciliation(
-    db: Any,
+    store: Storage,
     settings: Settings,
     mailer: Mailer,
     now: datetime,
@@ -136,12 +137,14 @@ def run_reconciliation(
     result = PassResult()
     for account_id in accounts or list(settings.accounts):
         account = settings.accounts[account_id]
-        report = compute_report(db, settings, account_id, now, close_grace_s=settings.close_grace_s)
+        report = compute_report(
+            store, settings, account_id, now, close_grace_s=settings.close_grace_s
+        )
         cycle_ms = to_ms(report.cycle.start)
-        fired = fired_keys(db, account_id, cycle_ms)
+        fired = store.fired_keys(account_id, cycle_ms)
         gone = cleared(report, fired)
         if gone and not dry_run:
-            rearm(db, account_id, cycle_ms, gone)
+            store.rearm(account_id, cycle_ms, gone)
             fired = {k: v for k, v in fired.items() if k not in gone}
         alerts = evaluate(report, account.alerts, fired, _crossings(fired), settings.catalog)
         if alerts:
@@ -151,11 +154,13 @@ def run_reconciliation(
             )
             keys = [k for a in alerts for k in a.keys]
             queued_ms = int(clock() * 1000)  # the real clock: the message is due now
-            if dry_run or record_and_queue(db, account_id, cycle_ms, keys, message, queued_ms):
+            if dry_run or store.record_and_queue(
+                account_id, cycle_ms, keys, queued(message), queued_ms
+            ):
                 result.queued.append((account_id, message, alerts))
-        _final(db, settings, account_id, now, result, dry_run, int(clock() * 1000))
+        _final(store, settings, account_id, now, result, dry_run, int(clock() * 1000))
     if not dry_run:
-        result.deliveries = deliver(db, mailer, clock, keep_going)
+        result.deliveries = deliver(store, mailer, clock, keep_going)
         if settings.retain_raw_days:
-            retain(db, settings, accounts or list(settings.accounts), clock())
+            retain(store, settings, accounts or list(settings.accounts), clock())
     return result

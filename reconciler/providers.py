@@ -18,18 +18,19 @@ from meterwise.reconciler.addons import jaas_sums
 from meterwise.reconciler.calendar_view import calendar_extras
 from meterwise.reconciler.cometchat import cometchat_peaks, cometchat_sums
 from meterwise.reconciler.models import BillingCycle, MetricReport, MetricUsage
+from meterwise.storage import Storage
 
-# (db, account, plan, cycle, eval_ms, days, open_interval_max_age_s)
+# (store, account, plan, cycle, eval_ms, days, open_interval_max_age_s)
 SumHook = Callable[
-    [Any, Account, Plan | None, BillingCycle, int, int, int],
+    [Storage, Account, Plan | None, BillingCycle, int, int, int],
     list[tuple[MetricUsage, list[Decimal]]],
 ]
-PeakHook = Callable[[Any, Account, Plan | None, BillingCycle, int], list[MetricReport]]
-ExtrasHook = Callable[[Any, Account, BillingCycle, int, str | None], dict[str, Any]]
+PeakHook = Callable[[Storage, Account, Plan | None, BillingCycle, int], list[MetricReport]]
+ExtrasHook = Callable[[Storage, Account, BillingCycle, int, str | None], dict[str, Any]]
 
 
 def no_sums(
-    db: Any,
+    store: Storage,
     account: Account,
     plan: Plan | None,
     cycle: BillingCycle,
@@ -42,14 +43,14 @@ def no_sums(
 
 
 def no_peaks(
-    db: Any, account: Account, plan: Plan | None, cycle: BillingCycle, eval_ms: int
+    store: Storage, account: Account, plan: Plan | None, cycle: BillingCycle, eval_ms: int
 ) -> list[MetricReport]:
     """A provider with no peak metric."""
     return []
 
 
 def no_extras(
-    db: Any, account: Account, cycle: BillingCycle, eval_ms: int, segment: str | None
+    store: Storage, account: Account, cycle: BillingCycle, eval_ms: int, segment: str | None
 ) -> dict[str, Any]:
     """A provider whose report has no extra views."""
     return {}

@@ -10,8 +10,7 @@ from typing import Any
 
 from meterwise.config.errors import ConfigError
 from meterwise.config.settings import Account, Settings
-from meterwise.reconciler import store, store_extras, store_time
-from meterwise.reconciler.attribution import attribute
+from meterwise.reconciler.attribution import Join, attribute
 from meterwise.reconciler.consistency import compare, load_figures, run_checks
 from meterwise.reconciler.cycles import cycle_containing, to_ms
 from meterwise.reconciler.distinct import distinct_metric
@@ -22,6 +21,7 @@ from meterwise.reconciler.models import BillingCycle, MetricReport, PlanPeriod, 
 from meterwise.reconciler.observation import observation_note, widen_for_observation
 from meterwise.reconciler.providers import metrics_for
 from meterwise.reconciler.subscription import build_timeline, plan_periods
+from meterwise.storage import Storage
 
 DAY = timedelta(days=1)
 CLOSE_GRACE_S = 3600
@@ -44,7 +44,7 @@ def cycle_for(settings: Settings, account: Account, when: datetime | date) -> Bi
 
 
 def compute_report(
-    db: Any,
+    store: Storage,
     settings: Settings,
     account_id: str,
     as_of: datetime,
@@ -64,23 +64,23 @@ def compute_report(
     """
     account = get_account(settings, account_id)
     horizon = to_ms(known_at) if known_at is not None else None
-    with store_time.known_at(db, horizon):
-        report = _compute(db, settings, account, as_of, cycle_date, close_grace_s, segment)
+    with store.known_at(horizon):
+        report = _compute(store, settings, account, as_of, cycle_date, close_grace_s, segment)
     if not report.closed:
         return report
-    mailed = store_time.closing_mailed_ms(db, account.id, to_ms(report.cycle.start))
+    mailed = store.closing_mailed_ms(account.id, to_ms(report.cycle.start))
     if mailed is None or (horizon is not None and horizon <= mailed):
         return report
-    with store_time.known_at(db, mailed):
-        frozen = _compute(db, settings, account, as_of, cycle_date, close_grace_s, segment)
-    late = store_time.late_arrivals(
-        db, account.id, to_ms(report.cycle.start), to_ms(report.cycle.end), mailed, horizon
+    with store.known_at(mailed):
+        frozen = _compute(store, settings, account, as_of, cycle_date, close_grace_s, segment)
+    late = store.late_arrivals(
+        account.id, to_ms(report.cycle.start), to_ms(report.cycle.end), mailed, horizon
     )
     return freeze(frozen, report, late, mailed)
 
 
 def _compute(
-    db: Any,
+    store: Storage,
     settings: Settings,
     account: Account,
     as_of: datetime,
@@ -115,23 +115,23 @@ def _compute(
     burnup: tuple[int, ...] = ()
     for metric in hooks.distinct:
         line, per_period, new = distinct_metric(
-            db, account, catalog, plan, metric, cycle, previous, periods, eval_at, days
+            store, account, catalog, plan, metric, cycle, previous, periods, eval_at, days
         )
         metrics.append(line)
         overage[metric] = per_period
         burnup = burnup or tuple(itertools.accumulate(new))  # the first (main) metric's
-    for peak in hooks.peaks(db, account, plan, cycle, eval_ms):
+    for peak in hooks.peaks(store, account, plan, cycle, eval_ms):
         metrics.append(peak)
         if peak.overage_units and periods:
             overage[peak.usage.name] = [(periods[-1], int(peak.overage_units))]
     max_open_s = settings.checks.open_interval_max_age_s
-    sums = hooks.sums(db, account, plan, cycle, eval_ms, days, max_open_s)
+    sums = hooks.sums(store, account, plan, cycle, eval_ms, days, max_open_s)
     # Usage per plan period (priced at the plan in force): the amounts known at each switch.
     cuts = [p.end for p in periods[:-1] if p.end < eval_at]
     known = [
         {
             u.name: u.used
-            for u, _ in hooks.sums(db, account, plan, cycle, to_ms(c), days, max_open_s)
+            for u, _ in hooks.sums(store, account, plan, cycle, to_ms(c), days, max_open_s)
         }
         for c in cuts
     ]
@@ -153,7 +153,7 @@ def _compute(
             notes.append(f"{m_usage.name}: no rate in plan {plan_id}, not invoiced")
     next_plan = None if before_signup else timeline.plan_at(cycle.end)
     invoice = build_invoice(cycle, periods, next_plan, catalog, overage, usage, account.tz)
-    since_ms = store_time.observed_since(db, account.id)
+    since_ms = store.observed_since(account.id)
     observed_since = None
     if since_ms is not None and since_ms > start_ms:
         observed_since = datetime.fromtimestamp(since_ms / 1000, UTC)
@@ -168,12 +168,13 @@ def _compute(
             else (plan.price / allowance if plan.price else Decimal(0))
         )
         internal, guests, joins, names = store.attribution_inputs(
-            db, account.id, "mau", start_ms, eval_ms, account.internal_email_domains
+            account.id, "mau", start_ms, eval_ms, account.internal_email_domains
         )
-        attribution = tuple(attribute(internal, guests, joins, names, cost))
+        meetings = {s: [Join(*j) for j in js] for s, js in joins.items()}
+        attribution = tuple(attribute(internal, guests, meetings, names, cost))
     closed = as_of >= cycle.end + timedelta(seconds=close_grace_s)
-    found = run_checks(db, account, settings.checks, start_ms, eval_ms)
-    figures = load_figures(db, account.id, start_ms)
+    found = run_checks(store, account, settings.checks, start_ms, eval_ms)
+    figures = load_figures(store, account.id, start_ms)
     main = metrics[0].usage.used if metrics and hooks.distinct else None
     return Report(
         account=account.id,
@@ -187,11 +188,11 @@ def _compute(
         invoice=invoice,
         attribution=attribution,
         notes=tuple(notes),
-        extras=hooks.extras(db, account, cycle, eval_ms, segment),
+        extras=hooks.extras(store, account, cycle, eval_ms, segment),
         checks=found,
         comparison=compare(main, invoice, figures, found) if figures else None,
         burnup=burnup,
-        rooms=tuple(store_extras.mau_by_room(db, account.id, start_ms, eval_ms)),
+        rooms=tuple(store.mau_by_room(account.id, start_ms, eval_ms)),
         timezone=account.timezone,
         overage_by_period={k: tuple(v) for k, v in overage.items()},
         usage_by_period={k: tuple(v) for k, v in usage.items()},

@@ -21,6 +21,7 @@ from typing import Any
 
 from meterwise.config.settings import Settings
 from meterwise.reconciler.cycles import to_ms
+from meterwise.storage import open_storage
 
 log = logging.getLogger("meterwise.scheduler")
 LEASE = "scheduler"
@@ -39,10 +40,8 @@ class Runner:
 
 def tick(runner: Runner) -> str:
     """One tick: keep or take the lease and run a pass when due. Returns what it did."""
-    from meterwise.receiver.db import connect
     from meterwise.reconciler.job import run_reconciliation
     from meterwise.reconciler.mailer import SmtpMailer
-    from meterwise.reconciler.outbox import acquire_lease, last_run_ms, mark_run
 
     if runner.parent_pid is not None and os.getppid() != runner.parent_pid:
         log.info("parent %s is gone; stopping", runner.parent_pid)
@@ -50,12 +49,12 @@ def tick(runner: Runner) -> str:
             runner.scheduler.shutdown(wait=False)
         return "orphaned"
     settings = runner.settings
-    db = connect(settings.storage_path, settings.synchronous)  # a connection per run
+    store = open_storage(settings)  # a connection per run
     try:
         now = datetime.now(UTC)
-        if not acquire_lease(db, LEASE, runner.holder, to_ms(now), runner.lease_s):
+        if not store.acquire_lease(LEASE, runner.holder, to_ms(now), runner.lease_s):
             return "standby"
-        last = last_run_ms(db, LEASE)
+        last = store.last_run_ms(LEASE)
         if last > to_ms(now):
             log.warning("the last run is recorded in the future (a wrong clock?): running now")
         elif to_ms(now) - last < settings.reconcile_every_s * 1000:
@@ -63,13 +62,17 @@ def tick(runner: Runner) -> str:
 
         def renew() -> bool:
             """Keep the lease while the pass runs (slow SMTP); stop if it was lost."""
-            held = acquire_lease(db, LEASE, runner.holder, to_ms(datetime.now(UTC)), runner.lease_s)
+            held = store.acquire_lease(
+                LEASE, runner.holder, to_ms(datetime.now(UTC)), runner.lease_s
+            )
             if not held:
                 log.error("lost the scheduler lease during a pass; stopping this pass")
             return held
 
-        result = run_reconciliation(db, settings, SmtpMailer(settings.email), now, keep_going=renew)
-        mark_run(db, LEASE, to_ms(now))
+        result = run_reconciliation(
+            store, settings, SmtpMailer(settings.email), now, keep_going=renew
+        )
+        store.mark_run(LEASE, to_ms(now))
         for account, message, _ in result.queued:
             log.info("queued %s: %s", account, message.subject)
         for d in result.deliveries:
@@ -81,7 +84,7 @@ def tick(runner: Runner) -> str:
         log.exception("reconciliation pass failed; the next tick retries")
         return "error"
     finally:
-        db.conn.close()
+        store.close()
 
 
 def _exit_when_orphaned(parent_pid: int, scheduler: Any, grace_s: float = 5.0) -> None:
@@ -101,20 +104,16 @@ def run_scheduler(
     """Block, ticking every ``tick_s`` seconds, until SIGTERM or SIGINT."""
     from apscheduler.schedulers.blocking import BlockingScheduler
 
-    from meterwise.receiver.db import connect
-    from meterwise.reconciler.outbox import release_lease
-    from meterwise.reconciler.store_time import record_observation
-
     runner = Runner(
         settings,
         f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}",
         lease_s,
         parent_pid,
     )
-    db = connect(settings.storage_path, settings.synchronous)
+    store = open_storage(settings)
     for account_id in settings.accounts:  # observation begins at the first start
-        record_observation(db, account_id, to_ms(datetime.now(UTC)))
-    db.conn.close()
+        store.record_observation(account_id, to_ms(datetime.now(UTC)))
+    store.close()
     scheduler = BlockingScheduler(timezone=UTC)
     runner.scheduler = scheduler
     scheduler.add_job(
@@ -144,6 +143,6 @@ def run_scheduler(
     try:
         scheduler.start()
     finally:
-        db = connect(settings.storage_path, settings.synchronous)
-        release_lease(db, LEASE, runner.holder)
-        db.conn.close()
+        store = open_storage(settings)
+        store.release_lease(LEASE, runner.holder)
+        store.close()

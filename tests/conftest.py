@@ -16,8 +16,8 @@ from werkzeug.serving import make_server
 
 from meterwise.config.settings import Settings, parse_settings
 from meterwise.receiver import create_app
-from meterwise.receiver.db import connect
 from meterwise.receiver.testing import APP_ID, signed
+from meterwise.storage import connect
 from tests.smtp import SmtpServer
 
 logging.getLogger("werkzeug").setLevel(logging.WARNING)

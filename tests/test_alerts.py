@@ -7,10 +7,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from meterwise.config.settings import parse_settings
-from meterwise.receiver.db import connect
 from meterwise.receiver.testing import Meeting
 from meterwise.reconciler.job import run_reconciliation
 from meterwise.reconciler.mailer import SmtpMailer
+from meterwise.storage import connect
 from tests.conftest import SECOND_SECRET, LiveServer, base_config
 
 START = datetime(2026, 3, 8, tzinfo=UTC)
@@ -124,11 +124,11 @@ def test_permanent_failure_is_recorded_and_shown(db_path, smtp):
     settings = make_settings(db_path, smtp.port)
     db = connect(settings.storage_path)
     from meterwise.reconciler.mailer import MemoryMailer, OutgoingEmail, PermanentFailure
-    from meterwise.reconciler.outbox import deliver, record_and_queue
+    from meterwise.reconciler.outbox import deliver, queued
 
     msg = OutgoingEmail("k1", ("x@example.com",), "subj", "t", "<p>t</p>")
-    assert record_and_queue(db, "acme", 0, [("mau", "threshold", "0.5")], msg, 0)
-    assert not record_and_queue(db, "acme", 0, [("mau", "threshold", "0.5")], msg, 0)
+    assert db.record_and_queue("acme", 0, [("mau", "threshold", "0.5")], queued(msg), 0)
+    assert not db.record_and_queue("acme", 0, [("mau", "threshold", "0.5")], queued(msg), 0)
     out = deliver(db, MemoryMailer(fail_with=PermanentFailure("550 no such user")))
     assert [(d.status, d.error) for d in out] == [("failed", "550 no such user")]
     from tests.conftest import Clock

@@ -12,10 +12,10 @@ from click.testing import CliRunner
 from meterwise.config.settings import parse_settings
 from meterwise.receiver.auth import mint
 from meterwise.receiver.cli import cli
-from meterwise.receiver.db import connect
 from meterwise.receiver.testing import Meeting
 from meterwise.reconciler.reconcile import compute_report
 from meterwise.reconciler.report import report_to_dict
+from meterwise.storage import connect
 from tests.conftest import SECOND_SECRET, LiveServer, base_config
 
 JWT_SECRET = "test-jwt-secret-0123456789abcdef0123"

@@ -10,10 +10,10 @@ import pytest
 from click.testing import CliRunner
 
 from meterwise.receiver.cli import cli
-from meterwise.receiver.db import connect
 from meterwise.receiver.testing import Meeting, envelope
 from meterwise.reconciler.checks import silences
 from meterwise.reconciler.reconcile import compute_report
+from meterwise.storage import connect
 from tests.conftest import SECRET
 
 START = datetime(2026, 3, 8, tzinfo=UTC)

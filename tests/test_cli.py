@@ -9,8 +9,8 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from meterwise.receiver.cli import cli
-from meterwise.receiver.db import connect
 from meterwise.receiver.testing import Meeting
+from meterwise.storage import connect
 from tests.conftest import SECRET
 
 
@@ -54,7 +54,7 @@ def test_report_formats(tmp_path):
     config = write_config(tmp_path)
     from meterwise.config.settings import load_settings
     from meterwise.receiver.providers import jaas
-    from meterwise.receiver.store import store_events
+    from meterwise.reconciler.cycles import cycle_start_of
 
     settings = load_settings(str(config), {})
     db = connect(settings.storage_path)
@@ -63,13 +63,12 @@ def test_report_formats(tmp_path):
         meeting.join(f"dev-{d}", f"user-{d}", moderator=d == "a")
     for i, doc in enumerate(meeting.events):
         body = json.dumps(doc).encode()
-        store_events(
-            db,
-            settings.accounts["acme"],
+        db.store_delivery(
+            "acme",
             "jaas",
-            "anchored",
             jaas.parse(body, settings.accounts["acme"], {}),
             i,
+            cycle_start_of(settings.accounts["acme"], "anchored"),
         )
     args = ["report", "acme", "--event-time", "--at", "2026-03-20T00:00:00Z"]
     args += ["--config", str(config)]

@@ -9,10 +9,10 @@ from decimal import Decimal
 import pytest
 
 from meterwise.config.settings import parse_settings
-from meterwise.receiver.db import connect
 from meterwise.reconciler.job import run_reconciliation
 from meterwise.reconciler.mailer import SmtpMailer
 from meterwise.reconciler.reconcile import compute_report
+from meterwise.storage import connect
 from tests.conftest import LiveServer
 from tests.traffic import (
     basic,

@@ -12,10 +12,10 @@ from click.testing import CliRunner
 
 from meterwise.config.settings import load_settings
 from meterwise.receiver.cli import cli
-from meterwise.receiver.db import connect
 from meterwise.reconciler.mailer import OutgoingEmail, SmtpMailer
-from meterwise.reconciler.outbox import deliver, last_run_ms, mark_run, record_and_queue
+from meterwise.reconciler.outbox import deliver, queued
 from meterwise.reconciler.scheduler import LEASE, Runner, tick
+from meterwise.storage import connect
 from tests.test_scheduler import write_config
 
 
@@ -24,7 +24,7 @@ def queue(db, n: int) -> list[str]:
     for i in range(n):
         key = f"mw-test-{i}"
         message = OutgoingEmail(key, ("ops@example.com",), f"alert {i}", "text", "<p>html</p>")
-        assert record_and_queue(db, "acme", 0, [("mau", "threshold", f"t{i}")], message, 0)
+        assert db.record_and_queue("acme", 0, [("mau", "threshold", f"t{i}")], queued(message), 0)
         keys.append(key)
     return keys
 
@@ -68,11 +68,11 @@ def test_a_run_recorded_in_the_future_does_not_stop_the_scheduler(tmp_path, smtp
     runner = Runner(settings, "host-1", lease_s=30)
     assert tick(runner) == "ran"
     ahead = int((datetime.now(UTC) + timedelta(days=1)).timestamp() * 1000)
-    mark_run(db, LEASE, ahead)  # a run made while the clock was a day ahead
+    db.mark_run(LEASE, ahead)  # a run made while the clock was a day ahead
     db.conn.execute("UPDATE leases SET expires_ms = ? WHERE name = ?", (ahead, LEASE))
     other = Runner(settings, "host-2", lease_s=30)  # the day-ahead holder is gone
     assert tick(other) == "ran"
-    assert last_run_ms(db, LEASE) < ahead
+    assert db.last_run_ms(LEASE) < ahead
 
 
 def test_retries_after_a_pass_at_a_future_instant_run_on_the_real_clock(tmp_path, smtp):

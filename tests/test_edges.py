@@ -12,12 +12,12 @@ from decimal import Decimal
 import pytest
 
 from meterwise.config.settings import parse_settings
-from meterwise.receiver.db import connect
 from meterwise.receiver.testing import envelope
 from meterwise.reconciler.advice import recommend
 from meterwise.reconciler.message import subject_line
 from meterwise.reconciler.projection import projected_invoice, projected_overage
 from meterwise.reconciler.reconcile import compute_report
+from meterwise.storage import connect
 from tests.conftest import SECOND_SECRET, LiveServer, base_config
 
 ENV = {"ACME_WHSEC_2": SECOND_SECRET}
@@ -537,7 +537,6 @@ def test_a_partly_observed_first_cycle_says_so(db_path, clock, smtp):
     from meterwise.reconciler.html import render_html
     from meterwise.reconciler.job import run_reconciliation
     from meterwise.reconciler.mailer import SmtpMailer
-    from meterwise.reconciler.store_time import record_observation
 
     doc = base_config(db_path, alert_emails=["ops@example.com"])
     doc["email"] = {"host": "127.0.0.1", "port": smtp.port, "from": "mw@example.com"}
@@ -548,7 +547,7 @@ def test_a_partly_observed_first_cycle_says_so(db_path, clock, smtp):
     try:
         db = connect(settings.storage_path)
         install = CYCLE + timedelta(days=16)
-        record_observation(db, "acme", ms(install))  # what `meterwise serve` does at first start
+        db.record_observation("acme", ms(install))  # what `meterwise serve` does at first start
         devices(live, install + timedelta(hours=2), ["d1", "d2", "d3"])
         now = install + timedelta(days=1)
         report = compute_report(db, settings, "acme", now)
@@ -574,15 +573,14 @@ def test_a_partly_observed_first_cycle_says_so(db_path, clock, smtp):
 
 def test_serve_records_when_observation_began(tmp_path):
     from meterwise.receiver.server import observe_accounts
-    from meterwise.reconciler.store_time import observed_since, record_observation
 
     settings = parse_settings(base_config(tmp_path / "o.db"), ENV, "t")
     db = connect(settings.storage_path)
     observe_accounts(db, settings)
-    first = observed_since(db, "acme")
+    first = db.observed_since("acme")
     assert first is not None and abs(first - datetime.now(UTC).timestamp() * 1000) < 5000
-    record_observation(db, "acme", first + 10_000)  # a later start changes nothing
-    assert observed_since(db, "acme") == first
+    db.record_observation("acme", first + 10_000)  # a later start changes nothing
+    assert db.observed_since("acme") == first
 
 
 # 12. One JSON type per field: quantities are decimal strings, instants are UTC with Z.

@@ -224,8 +224,8 @@ def test_unsigned_duplicate_is_counted_apart_and_never_as_a_duplicate(live):
         assert live.post("/webhooks/jaas/acme", body, headers).json() == {"status": "duplicate"}
     reasons = dict(live.query("SELECT reason, sum(count) FROM delivery_counts GROUP BY reason"))
     assert reasons == {"duplicate_unverified": 3}
-    from meterwise.receiver.db import connect
     from meterwise.reconciler.reconcile import compute_report
+    from meterwise.storage import connect
 
     db = connect(live.settings.storage_path)
     report = compute_report(db, live.settings, "acme", NOW)
@@ -600,9 +600,9 @@ def test_one_account_commands_resolve_only_their_secrets(tmp_path):
 
 # 14. Dates in the account's time zone; one percentage rule.
 def test_emails_show_the_cycle_in_the_account_time_zone(db_path, smtp, clock):
-    from meterwise.receiver.db import connect
     from meterwise.reconciler.job import run_reconciliation
     from meterwise.reconciler.mailer import SmtpMailer
+    from meterwise.storage import connect
 
     doc = base_config(
         db_path,
@@ -645,8 +645,7 @@ def test_the_percentage_rule_rounds_down_everywhere():
 
 
 def test_a_nan_property_stored_by_release_0_1_does_not_break_segments(multi):
-    from meterwise.receiver.db import connect
-    from meterwise.reconciler import store_extras
+    from meterwise.storage import connect
 
     body = json.dumps(app_event("u1", "m", NOW, plan="pro")).encode()
     assert multi.post("/webhooks/events/ev", body, standard_headers(body, "m1", int(time.time())))
@@ -654,7 +653,7 @@ def test_a_nan_property_stored_by_release_0_1_does_not_break_segments(multi):
     db.conn.execute("UPDATE custom_events SET properties = '{\"plan\": NaN}'")  # as 0.1 stored
     start = int((NOW - timedelta(days=1)).timestamp() * 1000)
     end = int((NOW + timedelta(days=1)).timestamp() * 1000)
-    assert store_extras.segments(db, "ev", start, end, "plan") == {"(none)": 1}
+    assert db.segments("ev", start, end, "plan") == {"(none)": 1}
 
 
 def test_an_absurd_recording_duration_is_refused(live):

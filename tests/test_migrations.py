@@ -19,9 +19,9 @@ import pytest
 from click.testing import CliRunner
 
 from meterwise.config.settings import load_settings
-from meterwise.receiver import migrate
 from meterwise.receiver.cli import cli
 from meterwise.receiver.testing import envelope, signed
+from meterwise.storage.sqlite import migrate
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SECRET = "whsec_fixture000000000000000000000000"
@@ -194,10 +194,10 @@ def test_backup_of_a_live_database_is_consistent(tmp_path, live):
 
 
 def test_purge_drops_personal_data_and_keeps_every_figure(tmp_path, live):
-    from meterwise.receiver.db import connect
     from meterwise.receiver.testing import Meeting
     from meterwise.reconciler.reconcile import compute_report
     from meterwise.reconciler.report import report_to_dict
+    from meterwise.storage import connect
 
     start = int(datetime(2026, 3, 10, 9, tzinfo=UTC).timestamp() * 1000)
     meeting = Meeting("m1", start)
@@ -247,9 +247,9 @@ def test_purge_drops_personal_data_and_keeps_every_figure(tmp_path, live):
 
 def test_retain_raw_days_purges_old_cycles_on_the_scheduled_pass(db_path, clock):
     from meterwise.config.settings import parse_settings
-    from meterwise.receiver.db import connect
     from meterwise.reconciler.job import run_reconciliation
     from meterwise.reconciler.mailer import MemoryMailer
+    from meterwise.storage import connect
     from tests.conftest import SECOND_SECRET, LiveServer, base_config
 
     doc = base_config(db_path)

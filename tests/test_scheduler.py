@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 
 from meterwise.config.settings import load_settings
-from meterwise.receiver.db import connect
 from meterwise.receiver.providers import jaas
-from meterwise.receiver.store import store_events
 from meterwise.receiver.testing import Meeting
+from meterwise.reconciler.cycles import cycle_start_of
+from meterwise.storage import connect
 from tests.smtp import SmtpServer
 
 PYTHON = sys.executable
@@ -54,9 +54,8 @@ def store_meeting(config: Path, devices: int, session: str, first: int = 0) -> N
         meeting.join(f"dev-{i}", moderator=i == first)
     account = settings.accounts["acme"]
     for n, doc in enumerate(meeting.events):
-        store_events(
-            db, account, "jaas", "anchored", jaas.parse(json.dumps(doc).encode(), account, {}), n
-        )
+        events = jaas.parse(json.dumps(doc).encode(), account, {})
+        db.store_delivery("acme", "jaas", events, n, cycle_start_of(account, "anchored"))
 
 
 def start_scheduler(config: Path, log: Path) -> subprocess.Popen[bytes]:
@@ -154,7 +153,6 @@ def test_two_reconcile_runs_at_once_send_one_email(tmp_path, smtp):
 
 
 def test_missed_runs_coalesce_into_one_catch_up_run(tmp_path, smtp):
-    from meterwise.reconciler.outbox import mark_run
     from meterwise.reconciler.scheduler import Runner, tick
 
     config = write_config(tmp_path, smtp.port)
@@ -168,7 +166,7 @@ def test_missed_runs_coalesce_into_one_catch_up_run(tmp_path, smtp):
     )
     db = connect(settings.storage_path)
     db.conn.execute("INSERT INTO leases VALUES ('scheduler', 'old', 0, 0)")
-    mark_run(db, "scheduler", int(time.time() * 1000) - 6 * 3600 * 1000)  # down for 6 hours
+    db.mark_run("scheduler", int(time.time() * 1000) - 6 * 3600 * 1000)  # down for 6 hours
     runner = Runner(settings, "me", 30)
     assert [tick(runner) for _ in range(3)] == ["ran", "leader, not due", "leader, not due"]
     other = Runner(settings, "someone-else", 30)

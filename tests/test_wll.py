@@ -11,10 +11,10 @@ from click.testing import CliRunner
 
 from meterwise.config.settings import load_settings
 from meterwise.receiver.cli import cli
-from meterwise.receiver.db import connect
 from meterwise.reconciler.job import run_reconciliation
 from meterwise.reconciler.mailer import SmtpMailer
 from meterwise.reconciler.reconcile import compute_report
+from meterwise.storage import connect
 from tests.conftest import LiveServer
 from tests.traffic import WLL_SECRET, wll_event
 

@@ -5,9 +5,12 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
 from typing import Any
+
+from meterwise.storage.records import Entity, Parsed
+
+__all__ = ["BadPayload", "Entity", "Parsed", "REPLAY"]
 
 _SURROGATE = re.compile(rb"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
 
@@ -25,33 +28,6 @@ class BadPayload(Exception):
 # Set by `meterwise rebuild` when it re-parses stored bodies. A space is not allowed in an
 # HTTP header name, so no delivery can carry it.
 REPLAY = "meterwise replay"
-
-
-@dataclass(frozen=True, slots=True)
-class Entity:
-    """A distinct thing counted once per cycle (a device, a user) seen at ``ts_ms``."""
-
-    metric: str
-    entity: str
-    ts_ms: int
-    session_id: str | None = None
-    user_id: str | None = None
-    email: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Parsed:
-    """One authenticated event, ready to store: envelope, normalized rows, entities."""
-
-    idempotency_key: str
-    event_type: str
-    ts_ms: int
-    session_id: str | None
-    fqn: str | None
-    app_id: str | None
-    body: bytes
-    rows: Mapping[str, list[dict[str, Any]]] = field(default_factory=dict)
-    entities: tuple[Entity, ...] = ()
 
 
 def _no_constant(name: str) -> Any:

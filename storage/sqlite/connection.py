@@ -1,4 +1,4 @@
-"""The SQLite database: schema, and one connection per process and thread (never at import)."""
+"""SQLite connections: WAL and a busy timeout, the file's identity, the cross-process write lock."""
 
 from __future__ import annotations
 
@@ -8,19 +8,12 @@ import sqlite3
 import threading
 from pathlib import Path
 
-import sqlite_utils
+from meterwise.storage.sqlite.migrate import require_current, upgrade
 
-from meterwise.receiver.migrate import SchemaMismatch, require_current, upgrade
-
-# The schema lives in versioned migrations: receiver/migrations/sqlite/ (see migrate.py).
+# The schema lives in versioned migrations: storage/migrations/sqlite/ (see migrate.py).
 _migrated: set[tuple[int, str]] = set()
 
-_local = threading.local()
 MAGIC = b"SQLite format 3\x00"
-
-
-class StorageUnavailable(Exception):
-    """The database cannot take a write that would be kept: answer 503, never 2xx."""
 
 
 class FileIdentity:
@@ -53,9 +46,9 @@ class FileIdentity:
         return None
 
 
-def connect(
+def open_connection(
     path: str | os.PathLike[str], synchronous: str = "normal", migrate: bool = True
-) -> sqlite_utils.Database:
+) -> sqlite3.Connection:
     """Open a connection with WAL and a busy timeout, the schema brought up to date first
     (``migrate``: once per process; False: refuse a database that needs upgrading)."""
     key = (os.getpid(), str(Path(path).resolve()))
@@ -72,61 +65,7 @@ def connect(
     conn.execute("PRAGMA journal_mode = WAL")
     conn.execute(f"PRAGMA synchronous = {synchronous.upper()}")
     conn.execute("PRAGMA foreign_keys = ON")
-    return sqlite_utils.Database(conn)
-
-
-def get_db(path: str | os.PathLike[str], synchronous: str = "normal") -> sqlite_utils.Database:
-    """This process's and thread's connection to ``path``, opened on first use.
-
-    Keyed by pid so that a connection inherited across fork() is never reused.
-    """
-    key = (os.getpid(), str(path))
-    cache = getattr(_local, "dbs", None)
-    if cache is None:
-        cache = _local.dbs = {}
-    if key not in cache:
-        with _identity_lock:
-            known = _identities.get(key)
-            if known is not None and (problem := known.problem()):
-                raise StorageUnavailable(problem)  # never create a new file in its place
-            try:
-                cache[key] = connect(path, synchronous)
-                if known is None:
-                    _identities[key] = FileIdentity(path)
-            except (sqlite3.Error, OSError, SchemaMismatch) as exc:
-                raise StorageUnavailable(f"the database cannot be opened: {exc}") from None
-    return cache[key]
-
-
-_identities: dict[tuple[int, str], FileIdentity] = {}
-_identity_lock = threading.Lock()
-
-
-def checked_db(path: str | os.PathLike[str], synchronous: str = "normal") -> sqlite_utils.Database:
-    """`get_db`, refusing (`StorageUnavailable`) a file that was removed, replaced or corrupted
-    since this process first opened it."""
-    db = get_db(path, synchronous)
-    problem = _identities[(os.getpid(), str(path))].problem()
-    if problem:
-        raise StorageUnavailable(problem)
-    return db
-
-
-def probe_write(db: sqlite_utils.Database) -> None:
-    """Commit a real write (a heartbeat row), so a full disk or read-only file shows."""
-    conn = db.conn
-    try:
-        conn.execute("BEGIN IMMEDIATE")
-        conn.execute(
-            "INSERT INTO leases (name, holder, expires_ms) VALUES ('healthz', ?, 0) "
-            "ON CONFLICT (name) DO UPDATE SET holder = excluded.holder",
-            (f"{os.getpid()}",),
-        )
-        conn.execute("COMMIT")
-    except BaseException:
-        if conn.in_transaction:
-            conn.execute("ROLLBACK")
-        raise
+    return conn
 
 
 class WriteLock:

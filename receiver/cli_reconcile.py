@@ -155,7 +155,6 @@ def reconcile_command(
     """
     from meterwise.reconciler.job import run_reconciliation
     from meterwise.reconciler.mailer import SmtpMailer
-    from meterwise.reconciler.outbox import failed_messages, outbox_counts
 
     settings = settings_from(config_path, accounts or None)
     for account_id in accounts:
@@ -172,15 +171,15 @@ def reconcile_command(
         click.echo(f"{d.status}: {d.subject}" + (f" ({d.error})" if d.error else ""))
     if not result.queued and not result.deliveries:
         click.echo("nothing to send")
-    counts = outbox_counts(db)
+    counts = db.outbox_counts()
     click.echo("outbox: " + (", ".join(f"{n} {s}" for s, n in sorted(counts.items())) or "empty"))
-    for account_id, subject, error in failed_messages(db):
+    for account_id, subject, error in db.failed_messages():
         click.echo(f"FAILED for good: {account_id}: {subject}: {error}", err=True)
 
 
 def register(group: click.Group) -> None:
     """Add the reconciler's commands to ``group``."""
-    from meterwise.reconciler.cli_audit import COMMANDS
+    from meterwise.receiver.cli_audit import COMMANDS
 
     for command in (report_command, plans_command, rebuild_command, reconcile_command, *COMMANDS):
         group.add_command(command)

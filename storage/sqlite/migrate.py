@@ -1,6 +1,6 @@
 """Versioned, forward-only schema migrations (yoyo-migrations, plain SQL per engine).
 
-Migrations live in ``receiver/migrations/<engine>/NNNN_name.sql``, are applied in order under
+Migrations live in ``storage/migrations/<engine>/NNNN_name.sql``, are applied in order under
 yoyo's lock table (several processes starting at once apply each one once), each in its own
 transaction (a failed one rolls back and leaves the previous schema working), and are recorded
 in the database (``_yoyo_migration``). A database written by release 0.1 (``user_version`` 6,
@@ -25,11 +25,9 @@ from typing import Any
 from yoyo import get_backend, read_migrations
 from yoyo.exceptions import LockTimeout
 
+from meterwise.storage.errors import SchemaMismatch
+
 BASELINE = "0001_baseline"
-
-
-class SchemaMismatch(Exception):
-    """The database needs upgrading, or is newer than this release."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,7 +40,7 @@ class Status:
 
 
 def _folder(engine: str = "sqlite") -> str:
-    return str(resources.files("meterwise.receiver").joinpath("migrations", engine))
+    return str(resources.files("meterwise.storage").joinpath("migrations", engine))
 
 
 @contextmanager

@@ -1,0 +1,75 @@
+"""The storage layer: every SQL statement, the connections and the schema live here.
+
+Callers use named operations (`store_delivery`, `count_first_seen`, `due_messages`, ...) on
+a `Storage`; nothing outside this package imports an engine's driver or writes SQL. SQLite
+(`storage.sqlite`, through sqlite-utils) is the embedded engine; a second engine is a
+second class with the same operations and its own SQL, chosen from `[storage]`.
+"""
+
+from __future__ import annotations
+
+import os
+
+from meterwise.config.settings import Settings
+from meterwise.storage.errors import SchemaMismatch, StorageUnavailable, UnstorableValue
+from meterwise.storage.records import Entity, Parsed
+from meterwise.storage.sqlite import SqliteStorage, thread_storage
+from meterwise.storage.sqlite import files as _files
+from meterwise.storage.sqlite import migrate as _migrate
+from meterwise.storage.sqlite.ingest import NORMALIZED_TABLES
+
+Storage = SqliteStorage
+
+__all__ = [
+    "NORMALIZED_TABLES",
+    "Entity",
+    "Parsed",
+    "SchemaMismatch",
+    "Storage",
+    "StorageUnavailable",
+    "UnstorableValue",
+    "backup",
+    "connect",
+    "integrity_problems",
+    "migration_status",
+    "open_storage",
+    "storage_for",
+    "upgrade",
+]
+
+
+def connect(
+    path: str | os.PathLike[str], synchronous: str = "normal", migrate: bool = True
+) -> Storage:
+    """A new connection to the SQLite database at ``path`` (the caller closes it)."""
+    return SqliteStorage(path, synchronous, migrate)
+
+
+def open_storage(settings: Settings, migrate: bool = True) -> Storage:
+    """A new connection to the configured database (the caller closes it)."""
+    return connect(settings.storage_path, settings.synchronous, migrate)
+
+
+def storage_for(settings: Settings) -> Storage:
+    """This process's and thread's connection to the configured database (kept open)."""
+    return thread_storage(settings.storage_path, settings.synchronous)
+
+
+def upgrade(settings: Settings) -> list[str]:
+    """Apply every pending migration (under the engine's lock); return their ids."""
+    return _migrate.upgrade(settings.storage_path)
+
+
+def migration_status(settings: Settings) -> _migrate.Status:
+    """Applied, pending and unknown migrations of the configured database."""
+    return _migrate.status(settings.storage_path)
+
+
+def integrity_problems(settings: Settings) -> list[str]:
+    """The engine's integrity check ([] when sound)."""
+    return _files.integrity_problems(settings.storage_path)
+
+
+def backup(settings: Settings, target: str | os.PathLike[str]) -> str:
+    """A consistent copy of the live database at ``target``; the copy's integrity verdict."""
+    return _files.backup(settings.storage_path, target)

@@ -1,0 +1,123 @@
+"""Maintenance: rebuild the derived tables, purge personal data, health probe, audit rows.
+
+What a purge drops: the raw body of each event (replaced by ``{}``), names, emails, phone
+numbers (dial-in/out nicks), SIP addresses, download links, and the ``name``/``email``/
+``phone`` properties of custom events. What stays: ids (devices, users, sessions), times,
+durations and the derived tables, so MAU, minutes, invoices, attribution and checks of those
+cycles are unchanged. `rebuild_derived` leaves purged cycles as they are.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from functools import partial
+
+from meterwise.storage.records import Parsed
+from meterwise.storage.sqlite.base import SqliteBase
+from meterwise.storage.sqlite.ingest import CycleOf, upsert_entities
+
+_SCRUB = (
+    "UPDATE events SET body = CAST('{}' AS BLOB) WHERE account = ? AND ts_ms < ?",
+    "UPDATE participants SET name = NULL, email = NULL WHERE account = ? AND ts_ms < ?",
+    "UPDATE usage_devices SET email = NULL WHERE account = ? AND ts_ms < ?",
+    "UPDATE entity_first_seen SET email = NULL WHERE account = ? AND first_ts_ms < ?",
+    "UPDATE calls SET nick = NULL, sip_address = NULL WHERE account = ? AND ts_ms < ?",
+    "UPDATE recordings SET link = NULL WHERE account = ? AND ts_ms < ?",
+    "UPDATE uploads SET link = NULL WHERE account = ? AND ts_ms < ?",
+    "UPDATE custom_events SET properties = json_remove(properties, '$.name', '$.email', "
+    "'$.phone') WHERE account = ? AND ts_ms < ? AND json_valid(properties)",
+)
+# A stored body re-parsed: (body, idempotency key, received at ms) -> its events ([] to skip)
+Reparse = Callable[[bytes, str, int], list[Parsed]]
+
+
+def _received(received: dict[int, int], parsed: Parsed) -> int:
+    return received[id(parsed)]
+
+
+class AdminOps(SqliteBase):
+    """Rebuild, purge, probe and the device audit trail."""
+
+    def purge(self, account: str, before_ms: int, now_ms: int) -> int:
+        """Purge ``account``'s personal data dated before ``before_ms``; return events
+        touched."""
+        with self._write() as conn:
+            touched = conn.execute(
+                "SELECT count(*) FROM events WHERE account = ? AND ts_ms < ? AND body != ?",
+                (account, before_ms, b"{}"),
+            ).fetchone()[0]
+            for sql in _SCRUB:
+                conn.execute(sql, (account, before_ms))
+            conn.execute(
+                "INSERT INTO purges (account, before_ms, purged_at_ms) VALUES (?, ?, ?) "
+                "ON CONFLICT (account) DO UPDATE SET before_ms = max(before_ms, "
+                "excluded.before_ms), purged_at_ms = excluded.purged_at_ms",
+                (account, before_ms, now_ms),
+            )
+        return int(touched)
+
+    def purged_before(self, account: str) -> int:
+        """Events dated before this (epoch ms) have been purged (0: none)."""
+        row = self._one("SELECT before_ms FROM purges WHERE account = ?", (account,))
+        return int(row[0]) if row else 0
+
+    def rebuild_derived(
+        self, account: str, reparse: Reparse, cycle_of: CycleOf, batch: int = 5000
+    ) -> tuple[int, int]:
+        """Recompute first sightings, hourly activity and USAGE sessions of ``account`` from
+        its stored bodies, in one transaction; return (events replayed, first-seen rows)."""
+        with self._write() as conn:
+            # Purged cycles have no bodies to replay: their derived rows stay as they are.
+            keep = self.purged_before(account)
+            conn.execute(
+                "DELETE FROM entity_first_seen WHERE account = ? AND cycle_start_ms >= ?",
+                (account, keep),
+            )
+            conn.execute(
+                "DELETE FROM activity_hourly WHERE account = ? AND hour_ms >= ?", (account, keep)
+            )
+            if not keep:
+                conn.execute("DELETE FROM usage_sessions WHERE account = ?", (account,))
+            replayed, last_id = 0, 0
+            while True:
+                rows = conn.execute(
+                    "SELECT id, body, idempotency_key, received_at_ms FROM events "
+                    "WHERE account = ? AND id > ? AND ts_ms >= ? ORDER BY id LIMIT ?",
+                    (account, last_id, keep, batch),
+                ).fetchall()
+                if not rows:
+                    break
+                parsed: list[Parsed] = []
+                received: dict[int, int] = {}
+                for event_id, body, key, ts in rows:
+                    last_id = event_id
+                    found = reparse(bytes(body), key, int(ts))
+                    parsed += found
+                    received.update({id(p): int(ts) for p in found})
+                upsert_entities(conn, account, cycle_of, parsed, partial(_received, received))
+                replayed += len(rows)
+            entities = conn.execute(
+                "SELECT count(*) FROM entity_first_seen WHERE account = ?", (account,)
+            ).fetchone()[0]
+        return replayed, int(entities)
+
+    def probe_write(self) -> None:
+        """Commit a real write (a heartbeat row), so a full disk or read-only file shows."""
+        with self._transaction() as conn:
+            conn.execute(
+                "INSERT INTO leases (name, holder, expires_ms) VALUES ('healthz', ?, 0) "
+                "ON CONFLICT (name) DO UPDATE SET holder = excluded.holder",
+                (f"{os.getpid()}",),
+            )
+
+    def first_sightings(
+        self, account: str, metric: str, cycle_start_ms: int, before_ms: int
+    ) -> Iterator[tuple[str, int, str | None, str | None, str | None]]:
+        """(entity, first ts, session, user, email) of a cycle, oldest first."""
+        yield from self.conn.execute(
+            "SELECT entity, first_ts_ms, session_id, user_id, email FROM entity_first_seen "
+            "WHERE account = ? AND metric = ? AND cycle_start_ms = ? AND first_ts_ms < ? "
+            "ORDER BY first_ts_ms, entity",
+            (account, metric, cycle_start_ms, before_ms),
+        )

@@ -1,0 +1,54 @@
+"""What every group of SQLite operations shares: the connection, reads, one transaction."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from meterwise.storage.sqlite.connection import WriteLock
+
+
+class SqliteBase:
+    """The connection of one thread, its database file and the file's write lock."""
+
+    path: Path
+    conn: sqlite3.Connection
+    lock: WriteLock
+
+    def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        return list(self.conn.execute(sql, tuple(params)).fetchall())
+
+    def _one(self, sql: str, params: Sequence[Any] = ()) -> tuple[Any, ...] | None:
+        row = self.conn.execute(sql, tuple(params)).fetchone()
+        return None if row is None else tuple(row)
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction under the process-wide lock: COMMIT on success, ROLLBACK on
+        any exception (the caller sees it)."""
+        conn = self.conn
+        with self.lock:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        """BEGIN IMMEDIATE ... COMMIT without the process lock (alerts, leases: rare writes)."""
+        conn = self.conn
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield conn
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise

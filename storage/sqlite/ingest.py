@@ -1,0 +1,191 @@
+"""Writes of the receiver: each delivery in one transaction, duplicates stored once."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+
+from meterwise.storage.errors import StorageUnavailable, UnstorableValue
+from meterwise.storage.records import Parsed
+from meterwise.storage.sqlite.base import SqliteBase
+
+NORMALIZED_TABLES = frozenset(
+    {
+        "usage_devices",
+        "participants",
+        "recordings",
+        "uploads",
+        "rooms",
+        "calls",
+        "connections",
+        "call_sessions",
+        "custom_events",
+    }
+)
+HOUR_MS = 3_600_000
+_INSERT_EVENT = """
+INSERT INTO events (account, provider, idempotency_key, event_type, session_id, ts_ms, fqn,
+                    app_id, received_at_ms, body)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (account, idempotency_key) DO NOTHING
+"""
+# Keep the earliest sighting (webhooks arrive out of order); a userId seen on any row sticks.
+_UPSERT_ENTITY = """
+INSERT INTO entity_first_seen (account, metric, cycle_start_ms, entity, first_ts_ms,
+                               session_id, user_id, email, known_ms)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (account, metric, cycle_start_ms, entity) DO UPDATE SET
+    known_ms = min(coalesce(known_ms, excluded.known_ms), excluded.known_ms),
+    session_id = CASE WHEN excluded.first_ts_ms < first_ts_ms
+                      THEN excluded.session_id ELSE session_id END,
+    user_id = CASE WHEN excluded.first_ts_ms < first_ts_ms
+                   THEN coalesce(excluded.user_id, user_id)
+                   ELSE coalesce(user_id, excluded.user_id) END,
+    email = CASE WHEN excluded.first_ts_ms < first_ts_ms
+                 THEN coalesce(excluded.email, email) ELSE coalesce(email, excluded.email) END,
+    first_ts_ms = min(first_ts_ms, excluded.first_ts_ms)
+"""
+
+CycleOf = Callable[[int], int]  # event time (ms) -> start (ms) of the cycle that holds it
+
+
+def upsert_entities(
+    conn: sqlite3.Connection,
+    account: str,
+    cycle_of: CycleOf,
+    parsed: Iterable[Parsed],
+    received_at_ms: Callable[[Parsed], int],
+) -> None:
+    """Record first sightings per cycle, hourly activity and the sessions that had USAGE
+    (for the lost-webhook check); the caller holds the transaction."""
+    parsed = list(parsed)
+    sessions = {(account, p.session_id) for p in parsed if p.event_type == "USAGE" and p.session_id}
+    if sessions:
+        conn.executemany(
+            "INSERT OR IGNORE INTO usage_sessions (account, session_id) VALUES (?, ?)", sessions
+        )
+    rows = [
+        (
+            account,
+            e.metric,
+            cycle_of(e.ts_ms),
+            e.entity,
+            e.ts_ms,
+            e.session_id,
+            e.user_id,
+            e.email,
+            received_at_ms(p),
+        )
+        for p in parsed
+        for e in p.entities
+    ]
+    if rows:
+        conn.executemany(_UPSERT_ENTITY, rows)
+    hours: Counter[tuple[str, int]] = Counter()
+    for p in parsed:
+        hours["events", p.ts_ms - p.ts_ms % HOUR_MS] += 1
+        for e in p.entities:
+            hours[e.metric, e.ts_ms - e.ts_ms % HOUR_MS] += 1
+    conn.executemany(
+        "INSERT INTO activity_hourly (account, metric, hour_ms, count) VALUES (?, ?, ?, ?) "
+        "ON CONFLICT (account, metric, hour_ms) DO UPDATE SET count = count + excluded.count",
+        [(account, metric, hour, n) for (metric, hour), n in hours.items()],
+    )
+
+
+def _insert_rows(
+    conn: sqlite3.Connection,
+    table: str,
+    account: str,
+    event_id: int,
+    rows: Sequence[dict[str, object]],
+) -> None:
+    if table not in NORMALIZED_TABLES:
+        raise ValueError(f"not a normalized table: {table}")
+    if not rows:
+        return
+    columns = ["event_id", "account", *rows[0]]
+    sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' for _ in columns)})"
+    conn.executemany(sql, [(event_id, account, *row.values()) for row in rows])
+
+
+class IngestOps(SqliteBase):
+    """Deliveries in, duplicates counted."""
+
+    def store_delivery(
+        self,
+        account: str,
+        provider: str,
+        events: Sequence[Parsed],
+        received_at_ms: int,
+        cycle_of: CycleOf,
+    ) -> list[int]:
+        """Store a delivery atomically; return the ids of new events ([] when all are
+        duplicates). Returns only after COMMIT, and after checking that the file committed
+        to is still the one being served; raises `StorageUnavailable` (retry later) or
+        `UnstorableValue` (the input cannot be held)."""
+        try:
+            with self._write() as conn:
+                new_ids: list[int] = []
+                fresh: list[Parsed] = []
+                for ev in events:
+                    cur = conn.execute(
+                        _INSERT_EVENT,
+                        (
+                            account,
+                            provider,
+                            ev.idempotency_key,
+                            ev.event_type,
+                            ev.session_id,
+                            ev.ts_ms,
+                            ev.fqn,
+                            ev.app_id,
+                            received_at_ms,
+                            ev.body,
+                        ),
+                    )
+                    if cur.rowcount == 0:
+                        continue  # already stored: a duplicate delivery changes nothing
+                    event_id = int(cur.lastrowid or 0)
+                    new_ids.append(event_id)
+                    fresh.append(ev)
+                    for table, rows in ev.rows.items():
+                        _insert_rows(conn, table, account, event_id, rows)
+                upsert_entities(conn, account, cycle_of, fresh, lambda _: received_at_ms)
+        except (OverflowError, UnicodeEncodeError, sqlite3.InterfaceError) as exc:
+            raise UnstorableValue(str(exc)) from None
+        except (sqlite3.DatabaseError, OSError) as exc:
+            raise StorageUnavailable(str(exc)) from None
+        self.check_file()
+        return new_ids
+
+    def check_file(self) -> None:
+        """Raise `StorageUnavailable` when the file was removed, replaced or corrupted."""
+
+    def is_stored(self, account: str, idempotency_key: str) -> bool:
+        """True when this account already stored an event with this key."""
+        try:
+            return (
+                self._one(
+                    "SELECT 1 FROM events WHERE account = ? AND idempotency_key = ?",
+                    (account, idempotency_key),
+                )
+                is not None
+            )
+        except sqlite3.Error as exc:
+            raise StorageUnavailable(str(exc)) from None
+
+    def count_delivery(self, account: str, reason: str, now_ms: int) -> None:
+        """Add one to the hourly count of rejected or duplicate deliveries for ``reason``
+        (a diagnostic: a failure to count never changes the answer)."""
+        hour = now_ms - now_ms % HOUR_MS
+        try:
+            self.conn.execute(
+                "INSERT INTO delivery_counts (account, reason, hour_ms, count) VALUES "
+                "(?, ?, ?, 1) ON CONFLICT (account, reason, hour_ms) DO UPDATE SET "
+                "count = count + 1",
+                (account, reason, hour),
+            )
+        except sqlite3.Error:
+            pass
