@@ -1,55 +1,39 @@
 """Provider-specific account options: their names, types, defaults and what is required.
 
-Each provider declares the options it reads as ``OPTIONS`` in its module under
-``receiver/providers/``; a misspelt or missing option fails at start with the key named.
+Each provider's options are declared in ``config/providers.py`` (its adapter under
+``receiver/providers/`` reads them); a misspelt or missing option fails at start with the
+key named.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from meterwise.config.errors import ConfigError
+from meterwise.config.providers import OPTIONS, SECRET_CHECKS, SIGNED, Option
 
-
-@dataclass(frozen=True, slots=True)
-class Option:
-    """One option: its type check, default and whether the account must set it."""
-
-    kind: type
-    default: Any = None
-    required: bool = False
-    secret: bool = False
-    min_length: int = 0  # strings: at least this long (passwords, shared secrets)
-    pattern: str | None = None  # strings: must match this regular expression
-    maximum: int | None = None  # whole numbers: at most this
-
-
-KIND_NAMES = {str: "a string", bool: "true or false", int: "a whole number", list: "a list"}
+__all__ = ["Option", "needs_secrets", "parse_options", "schemas", "secret_problem"]
 
 
 def schemas() -> dict[str, dict[str, Option]]:
-    """Every provider's options, declared as ``OPTIONS`` in its receiver module."""
-    from meterwise.receiver.providers import PROVIDERS
-
-    return {name: dict(getattr(module, "OPTIONS", {})) for name, module in PROVIDERS.items()}
+    """Every provider's options."""
+    return {name: dict(options) for name, options in OPTIONS.items()}
 
 
 def secret_problem(provider: str, secret: str) -> str | None:
     """Why ``secret`` cannot sign this provider's webhooks, or None when it can."""
-    from meterwise.receiver.providers import PROVIDERS
-
-    check = getattr(PROVIDERS.get(provider), "secret_problem", None)
+    check = SECRET_CHECKS.get(provider)
     return None if check is None else check(secret)
 
 
 def needs_secrets(provider: str) -> bool:
     """True when the provider's webhooks are HMAC-signed with ``webhook_secrets``."""
-    from meterwise.receiver.providers import PROVIDERS
+    return provider in SIGNED
 
-    return bool(getattr(PROVIDERS.get(provider), "NEEDS_SECRETS", False))
+
+KIND_NAMES = {str: "a string", bool: "true or false", int: "a whole number", list: "a list"}
 
 
 def parse_options(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -58,7 +59,6 @@ def record_command(
         meterwise invoice record acme --cycle 2026-03-20 --mau 512 --total 897.00 \\
             --line overage:mau=198.00
     """
-    from meterwise.reconciler.consistency import record_figures
     from meterwise.reconciler.cycles import to_ms
     from meterwise.reconciler.models import ProviderFigures
     from meterwise.reconciler.reconcile import cycle_for, get_account
@@ -84,7 +84,15 @@ def record_command(
         datetime.now(UTC),
         note,
     )
-    record_figures(open_db(settings), acct.id, to_ms(when.start), figures)
+    open_db(settings).record_figures(
+        acct.id,
+        to_ms(when.start),
+        figures.mau,
+        None if figures.total is None else str(figures.total),
+        json.dumps({k: str(v) for k, v in figures.lines.items()}),
+        int(figures.recorded_at.timestamp() * 1000),
+        figures.note,
+    )
     click.echo(
         f"recorded for {acct.id}, cycle {date_only(when.start, acct.timezone)} to "
         f"{date_only(when.end, acct.timezone)}: "

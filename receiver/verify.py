@@ -5,8 +5,11 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import re
 from dataclasses import dataclass
+
+from meterwise.config.providers import standard_key, standard_secret_problem
+
+__all__ = ["standard_key", "standard_secret_problem"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,33 +76,6 @@ def verify_jaas(
             f"signature timestamp is {abs(int(skew))} s {when}; tolerance is {tolerance_s} s",
         )
     return OK
-
-
-MIN_STANDARD_KEY_BYTES = 16
-_BASE64 = re.compile(r"^[A-Za-z0-9+/]*$")
-
-
-def standard_key(secret: str) -> bytes:
-    """The HMAC key of a Standard Webhooks secret: the base64 after ``whsec_``, padded or not
-    (as the reference library decodes it); ValueError when it is not base64 or is empty."""
-    text = secret.removeprefix("whsec_").rstrip("=")
-    if not _BASE64.match(text) or len(text) % 4 == 1:
-        raise ValueError("the part after whsec_ is not base64")
-    key = base64.b64decode(text + "=" * (-len(text) % 4))
-    if not key:
-        raise ValueError("the key is empty")
-    return key
-
-
-def standard_secret_problem(secret: str) -> str | None:
-    """Why ``secret`` is unfit to sign Standard Webhooks, or None."""
-    try:
-        key = standard_key(secret)
-    except ValueError as exc:
-        return f"not a Standard Webhooks secret (whsec_<base64>): {exc}"
-    if len(key) < MIN_STANDARD_KEY_BYTES:
-        return f"too short: {len(key)} bytes, at least {MIN_STANDARD_KEY_BYTES} (whsec_<base64>)"
-    return None
 
 
 def standard_signature(secret: str, msg_id: str, timestamp: str, raw_body: bytes) -> str:

@@ -1,7 +1,10 @@
-"""JaaS add-on minutes (recording, transcription, dial, SIP, streaming) per cycle and day."""
+"""JaaS add-on minutes (recording, transcription, dial, SIP, streaming) per cycle and day.
+Pure: the snapshot loader reads the inputs."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
 from decimal import Decimal
 
 from meterwise.config.plans import Plan
@@ -18,7 +21,6 @@ from meterwise.reconciler.usage import (
     recording_minutes,
     transcription_minutes,
 )
-from meterwise.storage import Storage
 
 DAY_MS = 86_400_000
 
@@ -36,8 +38,19 @@ def per_day(items: list[tuple[int, Decimal]], start_ms: int, days: int) -> list[
 LOOKBACK_MS = 35 * DAY_MS  # a call that ends in this cycle started at most this early
 
 
+@dataclass(frozen=True, slots=True)
+class JaasInputs:
+    """The cycle's stored recordings, transcriptions and call halves, up to the report."""
+
+    recordings: tuple[tuple[int, int | None], ...]  # (ts, durationSec) of uploads
+    transcribed: tuple[tuple[str, int], ...]  # (session, first upload ts)
+    room_spans: Mapping[str, tuple[int | None, int | None]]
+    presence_spans: Mapping[str, tuple[int | None, int | None]]
+    calls: tuple[CallEvent, ...]  # from LOOKBACK_MS before the cycle
+
+
 def jaas_sums(
-    store: Storage,
+    inputs: JaasInputs,
     account: Account,
     plan: Plan | None,
     cycle: BillingCycle,
@@ -45,9 +58,10 @@ def jaas_sums(
     days: int,
     max_open_s: int = 4 * 3600,
 ) -> list[tuple[MetricUsage, list[Decimal]]]:
-    """Every add-on metric of the cycle up to ``eval_ms``, with its per-day series."""
+    """Every add-on metric of the cycle up to ``eval_ms`` (at most the snapshot's), with its
+    per-day series."""
     start_ms, rounding = to_ms(cycle.start), account.recording_rounding
-    recs = store.recordings(account.id, start_ms, eval_ms)
+    recs = [(ts, d) for ts, d in inputs.recordings if ts < eval_ms]
     out = [
         (
             recording_minutes([d for _, d in recs], rounding),
@@ -58,20 +72,19 @@ def jaas_sums(
             ),
         )
     ]
-    sessions = store.transcribed_sessions(account.id, start_ms, eval_ms)
-    ids = [s for s, _ in sessions]
+    ids = [s for s, ts in inputs.transcribed if ts < eval_ms]
     out.append(
         (
             transcription_minutes(
                 ids,
-                store.room_spans(account.id, ids),
-                store.presence_spans(account.id, ids),
+                inputs.room_spans,
+                inputs.presence_spans,
                 rounding,
             ),
             [Decimal(0)] * days,
         )
     )
-    calls = [CallEvent(*c) for c in store.call_events(account.id, start_ms - LOOKBACK_MS, eval_ms)]
+    calls = [c for c in inputs.calls if c.ts_ms < eval_ms]
     intervals = in_cycle(
         pair_intervals(calls, eval_ms), start_ms, to_ms(cycle.end), eval_ms, max_open_s * 1000
     )

@@ -1,13 +1,15 @@
-"""Calendar-month views for WLL and custom events: history, growth, segments, system-only."""
+"""Calendar-month views for WLL and custom events: history, growth, segments, system-only.
+Pure: the snapshot loader reads the inputs."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from meterwise.config.settings import Account
 from meterwise.reconciler.cycles import from_ms, to_ms
 from meterwise.reconciler.models import BillingCycle
-from meterwise.storage import Storage
 
 
 def growth(current: int, previous: int) -> str | None:
@@ -17,11 +19,24 @@ def growth(current: int, previous: int) -> str | None:
     return f"{(current - previous) / previous:+.1%}"
 
 
+@dataclass(frozen=True, slots=True)
+class CalendarInputs:
+    """Distinct users per stored cycle; the cycle's segments and system-only users."""
+
+    history: tuple[tuple[int, int], ...]  # (cycle start ms, MAU), oldest first
+    segments: Mapping[str, int] | None  # users per value of the asked property
+    system_only: Mapping[str, int] | None  # WLL: users active only through system events
+
+
 def calendar_extras(
-    store: Storage, account: Account, cycle: BillingCycle, eval_ms: int, segment: str | None
+    inputs: CalendarInputs,
+    account: Account,
+    cycle: BillingCycle,
+    eval_ms: int,
+    segment: str | None,
 ) -> dict[str, Any]:
     """MAU by month across history, month-over-month growth, segments, system-only users."""
-    history = store.distinct_by_cycle(account.id, "mau")
+    history = inputs.history
     start_ms = to_ms(cycle.start)
     extras: dict[str, Any] = {
         "mau_by_month": {
@@ -33,15 +48,13 @@ def calendar_extras(
     change = growth(current, earlier[-1]) if earlier else None
     if change is not None:
         extras["growth_vs_previous_month"] = change
-    if segment:
-        extras["segments"] = {segment: store.segments(account.id, start_ms, eval_ms, segment)}
+    if segment and inputs.segments is not None:
+        extras["segments"] = {segment: dict(inputs.segments)}
         extras["segments_note"] = (
             f"distinct users per value of {segment!r}: a user seen with two values counts "
             "under both, so the segments can add up to more than the MAU; '(none)' holds "
             "users whose events lacked the property"
         )
-    if account.provider == "wll":
-        extras["system_only_users_by_event_type"] = store.system_only_by_type(
-            account.id, start_ms, start_ms, eval_ms
-        )
+    if inputs.system_only is not None:
+        extras["system_only_users_by_event_type"] = dict(inputs.system_only)
     return extras

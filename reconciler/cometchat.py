@@ -1,7 +1,9 @@
-"""CometChat metrics beyond MAU: peak concurrent connections, voice and video minutes."""
+"""CometChat metrics beyond MAU: peak concurrent connections, voice and video minutes.
+Pure: the snapshot loader reads the inputs."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from decimal import Decimal
 
 from meterwise.config.plans import Plan
@@ -9,7 +11,6 @@ from meterwise.config.settings import Account
 from meterwise.reconciler.concurrency import ConnectionEvent, peak_concurrency
 from meterwise.reconciler.cycles import from_ms, to_ms
 from meterwise.reconciler.models import BillingCycle, MetricReport, MetricUsage
-from meterwise.storage import Storage
 
 SIXTY = Decimal(60)
 CENT = Decimal("0.01")
@@ -17,8 +18,16 @@ DEFAULT_IDLE_TIMEOUT_S = 6 * 3600
 DAY_MS = 86_400_000
 
 
+@dataclass(frozen=True, slots=True)
+class CometChatInputs:
+    """The cycle's ended calls and connection changes, up to the report."""
+
+    calls: tuple[tuple[int, float, float, float, bool], ...]  # ts, voice s, video s, session s
+    connections: tuple[ConnectionEvent, ...]  # from one idle timeout before the cycle
+
+
 def cometchat_sums(
-    store: Storage,
+    inputs: CometChatInputs,
     account: Account,
     plan: Plan | None,
     cycle: BillingCycle,
@@ -30,9 +39,9 @@ def cometchat_sums(
     per_session = plan is not None and plan.minutes_per == "session"
     start_ms = to_ms(cycle.start)
     voice, video = [Decimal(0)] * days, [Decimal(0)] * days
-    for ts, voice_s, video_s, session_s, audio_only in store.call_session_seconds(
-        account.id, start_ms, eval_ms
-    ):
+    for ts, voice_s, video_s, session_s, audio_only in inputs.calls:
+        if ts >= eval_ms:
+            continue
         day = min(days - 1, max(0, (ts - start_ms) // DAY_MS))
         if per_session:
             (voice if audio_only else video)[day] += Decimal(str(session_s)) / SIXTY
@@ -48,15 +57,16 @@ def cometchat_sums(
 
 
 def cometchat_peaks(
-    store: Storage, account: Account, plan: Plan | None, cycle: BillingCycle, eval_ms: int
+    inputs: CometChatInputs,
+    account: Account,
+    plan: Plan | None,
+    cycle: BillingCycle,
+    eval_ms: int,
 ) -> list[MetricReport]:
     """Peak concurrent connections of the cycle beside its allowance (a share of the MAU)."""
     timeout_s = int(account.options.get("connection_idle_timeout_s", DEFAULT_IDLE_TIMEOUT_S))
     start_ms, timeout_ms = to_ms(cycle.start), timeout_s * 1000
-    events = [
-        ConnectionEvent(*e)
-        for e in store.connection_events(account.id, start_ms - timeout_ms, eval_ms)
-    ]
+    events = [e for e in inputs.connections if e.ts_ms < eval_ms]
     result = peak_concurrency(events, start_ms, eval_ms, timeout_ms)
     notes = []
     if result.at_ms is not None and result.peak:

@@ -1,10 +1,11 @@
-"""Read what the checks need and run them; the provider's own figures of a cycle."""
+"""Run the checks of a cycle on its snapshot; the provider's own figures beside ours. Pure."""
 
 from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -14,19 +15,26 @@ from meterwise.config.settings import Account
 from meterwise.reconciler import checks
 from meterwise.reconciler.models import Check, Comparison, Difference, Invoice, ProviderFigures
 from meterwise.reconciler.usage import CallEvent, pair_intervals
-from meterwise.storage import Storage
 
 HISTORY_DAYS = 28
 
 
-def jaas_checks(
-    store: Storage, account: Account, config: CheckSettings, start_ms: int, now_ms: int
-) -> list[Check]:
+@dataclass(frozen=True, slots=True)
+class CheckInputs:
+    """What the checks of a cycle read, as of the report (JaaS fields empty elsewhere)."""
+
+    hourly_events: Mapping[int, int]  # events per hour, HISTORY_DAYS before the cycle on
+    delivery_counts: Mapping[str, int]  # rejected and duplicate deliveries per reason
+    joined: Mapping[str, int] = field(default_factory=dict)  # participants per session
+    with_usage: frozenset[str] = frozenset()  # sessions (2+ joined) that had USAGE
+    recordings: tuple[tuple[str, str | None, str | None, int], ...] = ()
+    uploads: tuple[tuple[str, str | None, int], ...] = ()  # the last day's uploads
+    calls: tuple[CallEvent, ...] = ()
+
+
+def jaas_checks(inputs: CheckInputs, config: CheckSettings, now_ms: int) -> list[Check]:
     """The JaaS-specific checks of a cycle as of ``now_ms``."""
-    acct = account.id
-    joined = store.joined_per_session(acct, start_ms, now_ms)
-    found = store.sessions_with_usage(acct, [s for s, n in joined.items() if n >= 2])
-    recs = store.recording_events(acct, start_ms - checks.DAY_MS, now_ms)
+    recs = inputs.recordings
     # Paired by the meeting (the envelope's sessionId), as the documented payloads allow:
     # RECORDING_ENDED carries only data.conference; RECORDING_UPLOADED its own
     # recordingSessionId besides the meeting's sessionId.
@@ -35,55 +43,37 @@ def jaas_checks(
     files: list[tuple[str, Any, int]] = [
         (kind, s or r, ts) for kind, r, s, ts in recs if kind == "RECORDING_UPLOADED"
     ]
-    files += store.upload_events(acct, now_ms - checks.DAY_MS, now_ms)
-    calls = [CallEvent(*c) for c in store.call_events(acct, start_ms - checks.DAY_MS, now_ms)]
+    files += inputs.uploads
     return [
-        checks.usage_missing(joined, found),
+        checks.usage_missing(inputs.joined, set(inputs.with_usage)),
         checks.recordings_not_uploaded(
             ended, uploaded, now_ms, config.recording_upload_grace_s * 1000
         ),
         checks.links_expiring(files, now_ms, config.link_expiry_warning_s * 1000),
         checks.open_intervals(
-            pair_intervals(calls, now_ms), now_ms, config.open_interval_max_age_s * 1000
+            pair_intervals(inputs.calls, now_ms), now_ms, config.open_interval_max_age_s * 1000
         ),
     ]
 
 
 def run_checks(
-    store: Storage, account: Account, config: CheckSettings, start_ms: int, now_ms: int
+    inputs: CheckInputs, account: Account, config: CheckSettings, start_ms: int, now_ms: int
 ) -> tuple[Check, ...]:
     """Every check that applies to the account's provider, for [cycle start, now)."""
-    found = (
-        jaas_checks(store, account, config, start_ms, now_ms) if account.provider == "jaas" else []
-    )
-    hourly = store.hourly(account.id, "events", start_ms - HISTORY_DAYS * checks.DAY_MS, now_ms)
+    found = jaas_checks(inputs, config, now_ms) if account.provider == "jaas" else []
     silence_ms = config.silence_alert_s * 1000
-    found.append(checks.silences(hourly, start_ms, now_ms, silence_ms, account.tz))
-    found += checks.deliveries(store.delivery_counts(account.id, start_ms, now_ms))
+    found.append(checks.silences(inputs.hourly_events, start_ms, now_ms, silence_ms, account.tz))
+    found += checks.deliveries(inputs.delivery_counts)
     return tuple(found)
 
 
-def record_figures(
-    store: Storage, account: str, cycle_start_ms: int, figures: ProviderFigures
-) -> None:
-    """Store (or replace) what the provider said about a cycle."""
-    store.record_figures(
-        account,
-        cycle_start_ms,
-        figures.mau,
-        None if figures.total is None else str(figures.total),
-        json.dumps({k: str(v) for k, v in figures.lines.items()}),
-        int(figures.recorded_at.timestamp() * 1000),
-        figures.note,
-    )
-
-
-def load_figures(store: Storage, account: str, cycle_start_ms: int) -> ProviderFigures | None:
-    """The provider's figures recorded for a cycle, if any."""
-    found = store.load_figures(account, cycle_start_ms)
-    if found is None:
+def figures_from(
+    row: tuple[int | None, str | None, str, int, str | None] | None,
+) -> ProviderFigures | None:
+    """The provider's figures as stored (mau, total, lines JSON, recorded at ms, note)."""
+    if row is None:
         return None
-    mau, total, lines, at, note = found
+    mau, total, lines, at, note = row
     return ProviderFigures(
         mau,
         None if total is None else Decimal(total),

@@ -1,4 +1,4 @@
-"""What each provider meters beyond its distinct users: a registry of pure-ish hooks.
+"""What each provider meters beyond its distinct users: a registry of pure hooks.
 
 A new provider is a receiver module plus an entry here (and its plans in the catalog):
 which distinct metrics it counts, which summed metrics (with a per-day series for the
@@ -18,19 +18,19 @@ from meterwise.reconciler.addons import jaas_sums
 from meterwise.reconciler.calendar_view import calendar_extras
 from meterwise.reconciler.cometchat import cometchat_peaks, cometchat_sums
 from meterwise.reconciler.models import BillingCycle, MetricReport, MetricUsage
-from meterwise.storage import Storage
 
-# (store, account, plan, cycle, eval_ms, days, open_interval_max_age_s)
+# (the provider's inputs from the snapshot, account, plan, cycle, eval_ms, days,
+#  open_interval_max_age_s)
 SumHook = Callable[
-    [Storage, Account, Plan | None, BillingCycle, int, int, int],
+    [Any, Account, Plan | None, BillingCycle, int, int, int],
     list[tuple[MetricUsage, list[Decimal]]],
 ]
-PeakHook = Callable[[Storage, Account, Plan | None, BillingCycle, int], list[MetricReport]]
-ExtrasHook = Callable[[Storage, Account, BillingCycle, int, str | None], dict[str, Any]]
+PeakHook = Callable[[Any, Account, Plan | None, BillingCycle, int], list[MetricReport]]
+ExtrasHook = Callable[[Any, Account, BillingCycle, int, str | None], dict[str, Any]]
 
 
 def no_sums(
-    store: Storage,
+    inputs: Any,
     account: Account,
     plan: Plan | None,
     cycle: BillingCycle,
@@ -43,14 +43,14 @@ def no_sums(
 
 
 def no_peaks(
-    store: Storage, account: Account, plan: Plan | None, cycle: BillingCycle, eval_ms: int
+    inputs: Any, account: Account, plan: Plan | None, cycle: BillingCycle, eval_ms: int
 ) -> list[MetricReport]:
     """A provider with no peak metric."""
     return []
 
 
 def no_extras(
-    store: Storage, account: Account, cycle: BillingCycle, eval_ms: int, segment: str | None
+    inputs: Any, account: Account, cycle: BillingCycle, eval_ms: int, segment: str | None
 ) -> dict[str, Any]:
     """A provider whose report has no extra views."""
     return {}
@@ -65,13 +65,16 @@ class ProviderMetrics:
     peaks: PeakHook = no_peaks
     extras: ExtrasHook = no_extras
     attribution: bool = False
+    inputs: str = ""  # which of the snapshot's provider inputs the hooks read
 
 
 PROVIDERS: dict[str, ProviderMetrics] = {
-    "jaas": ProviderMetrics(sums=jaas_sums, attribution=True),
-    "cometchat": ProviderMetrics(sums=cometchat_sums, peaks=cometchat_peaks),
-    "wll": ProviderMetrics(distinct=("mau", "mau_engaged"), extras=calendar_extras),
-    "events": ProviderMetrics(extras=calendar_extras),
+    "jaas": ProviderMetrics(sums=jaas_sums, attribution=True, inputs="jaas"),
+    "cometchat": ProviderMetrics(sums=cometchat_sums, peaks=cometchat_peaks, inputs="cometchat"),
+    "wll": ProviderMetrics(
+        distinct=("mau", "mau_engaged"), extras=calendar_extras, inputs="calendar"
+    ),
+    "events": ProviderMetrics(extras=calendar_extras, inputs="calendar"),
 }
 
 

@@ -1,29 +1,30 @@
-"""Compute a report: load one cycle's values from the store and run the pure core on them."""
+"""Compute a report: frame the cycle (pure), load its snapshot (the only reads), compute
+(pure)."""
 
 from __future__ import annotations
 
 import itertools
-import math
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
 from meterwise.config.errors import ConfigError
 from meterwise.config.settings import Account, Settings
-from meterwise.reconciler.attribution import Join, attribute
-from meterwise.reconciler.consistency import compare, load_figures, run_checks
-from meterwise.reconciler.cycles import cycle_containing, to_ms
+from meterwise.reconciler.attribution import attribute
+from meterwise.reconciler.consistency import compare, run_checks
+from meterwise.reconciler.cycles import to_ms
 from meterwise.reconciler.distinct import distinct_metric
 from meterwise.reconciler.forecast import forecast_sum
+from meterwise.reconciler.frame import Frame, cycle_for, frame_for
 from meterwise.reconciler.freeze import freeze
 from meterwise.reconciler.invoice import build_invoice
-from meterwise.reconciler.models import BillingCycle, MetricReport, PlanPeriod, Report
+from meterwise.reconciler.models import MetricReport, PlanPeriod, Report
 from meterwise.reconciler.observation import observation_note, widen_for_observation
-from meterwise.reconciler.providers import metrics_for
-from meterwise.reconciler.subscription import build_timeline, plan_periods
+from meterwise.reconciler.snapshot import Snapshot, load_frozen, load_snapshot, observed_since
 from meterwise.storage import Storage
 
-DAY = timedelta(days=1)
+__all__ = ["compute_report", "cycle_for", "get_account", "report_from"]
+
 CLOSE_GRACE_S = 3600
 
 
@@ -33,14 +34,6 @@ def get_account(settings: Settings, account_id: str) -> Account:
         return settings.accounts[account_id]
     except KeyError:
         raise ConfigError(f"accounts.{account_id}", "no such account in the config") from None
-
-
-def cycle_for(settings: Settings, account: Account, when: datetime | date) -> BillingCycle:
-    """The account's cycle containing an instant, or a local date (any date in the cycle)."""
-    if not isinstance(when, datetime):
-        when = datetime.combine(when, time(12), tzinfo=account.tz)
-    kind = settings.catalog.get(account.plan).cycle
-    return cycle_containing(account.cycle_anchor, account.tz, when, kind)
 
 
 def compute_report(
@@ -63,77 +56,59 @@ def compute_report(
     listed apart as ``adjustments`` (what they would change, when they arrived).
     """
     account = get_account(settings, account_id)
+    frame = frame_for(settings, account, as_of, cycle_date, close_grace_s)
     horizon = to_ms(known_at) if known_at is not None else None
-    with store.known_at(horizon):
-        report = _compute(store, settings, account, as_of, cycle_date, close_grace_s, segment)
-    if not report.closed:
+    snapshot = load_snapshot(store, account, frame, segment, horizon)
+    frozen = load_frozen(store, account, frame, segment, horizon)
+    report = report_from(snapshot, settings, account, segment)
+    if frozen is None:
         return report
-    mailed = store.closing_mailed_ms(account.id, to_ms(report.cycle.start))
-    if mailed is None or (horizon is not None and horizon <= mailed):
-        return report
-    with store.known_at(mailed):
-        frozen = _compute(store, settings, account, as_of, cycle_date, close_grace_s, segment)
-    late = store.late_arrivals(
-        account.id, to_ms(report.cycle.start), to_ms(report.cycle.end), mailed, horizon
-    )
-    return freeze(frozen, report, late, mailed)
+    was = report_from(frozen.snapshot, settings, account, segment)
+    return freeze(was, report, frozen.late, frozen.mailed_ms)
 
 
-def _compute(
-    store: Storage,
-    settings: Settings,
-    account: Account,
-    as_of: datetime,
-    cycle_date: date | None,
-    close_grace_s: int,
-    segment: str | None,
+def _sums(
+    snapshot: Snapshot, settings: Settings, account: Account, eval_ms: int
+) -> list[tuple[Any, list[Decimal]]]:
+    frame = snapshot.frame
+    data = getattr(snapshot, frame.hooks.inputs) if frame.hooks.inputs else None
+    max_open_s = settings.checks.open_interval_max_age_s
+    return frame.hooks.sums(data, account, frame.plan, frame.cycle, eval_ms, frame.days, max_open_s)
+
+
+def report_from(
+    snapshot: Snapshot, settings: Settings, account: Account, segment: str | None = None
 ) -> Report:
-    """Read one cycle's values and run the pure core on them."""
-    catalog = settings.catalog
-    cycle = cycle_for(settings, account, cycle_date if cycle_date else as_of)
-    # Nothing is billed or counted before signup: the cycle that holds the cycle_anchor.
-    before_signup = cycle.end <= cycle_for(settings, account, account.cycle_anchor).start
-    eval_at = cycle.start if before_signup else min(max(as_of, cycle.start), cycle.end)
-    eval_ms, start_ms = to_ms(eval_at), to_ms(cycle.start)
-    timeline = build_timeline(account, catalog)
-    periods = () if before_signup else plan_periods(timeline, cycle)
-    live = [p for p in periods if p.start < eval_at] or list(periods[:1])
-    plan_id = live[-1].plan_id if live else None
-    plan = catalog.get(plan_id) if plan_id else None
-    days = max(1, math.ceil((eval_at - cycle.start) / DAY))
-    running = eval_at < cycle.end
-    hooks = metrics_for(account.provider)
-    previous = cycle_for(settings, account, cycle.start - timedelta(seconds=1))
+    """The report of one snapshot. Pure: nothing is read."""
+    frame: Frame = snapshot.frame
+    catalog, cycle, periods, plan = settings.catalog, frame.cycle, frame.periods, frame.plan
+    hooks, eval_at, eval_ms = frame.hooks, frame.eval_at, frame.eval_ms
+    data = getattr(snapshot, hooks.inputs) if hooks.inputs else None
     metrics: list[MetricReport] = []
     overage: dict[str, list[tuple[PlanPeriod, int]]] = {}
     notes: list[str] = []
-    if before_signup:
+    if frame.before_signup:
         notes.append(
             f"this cycle ends before the account's cycle_anchor {account.cycle_anchor}: "
             "nothing is counted or billed before signup"
         )
     burnup: tuple[int, ...] = ()
-    for metric in hooks.distinct:
+    for inputs in snapshot.distinct:
         line, per_period, new = distinct_metric(
-            store, account, catalog, plan, metric, cycle, previous, periods, eval_at, days
+            inputs, account, catalog, plan, cycle, periods, eval_at
         )
         metrics.append(line)
-        overage[metric] = per_period
+        overage[inputs.metric] = per_period
         burnup = burnup or tuple(itertools.accumulate(new))  # the first (main) metric's
-    for peak in hooks.peaks(store, account, plan, cycle, eval_ms):
+    for peak in hooks.peaks(data, account, plan, cycle, eval_ms):
         metrics.append(peak)
         if peak.overage_units and periods:
             overage[peak.usage.name] = [(periods[-1], int(peak.overage_units))]
-    max_open_s = settings.checks.open_interval_max_age_s
-    sums = hooks.sums(store, account, plan, cycle, eval_ms, days, max_open_s)
+    sums = _sums(snapshot, settings, account, eval_ms)
     # Usage per plan period (priced at the plan in force): the amounts known at each switch.
     cuts = [p.end for p in periods[:-1] if p.end < eval_at]
     known = [
-        {
-            u.name: u.used
-            for u, _ in hooks.sums(store, account, plan, cycle, to_ms(c), days, max_open_s)
-        }
-        for c in cuts
+        {u.name: u.used for u, _ in _sums(snapshot, settings, account, to_ms(c))} for c in cuts
     ]
     usage: dict[str, list[tuple[PlanPeriod, Decimal]]] = {}
     for m_usage, per_day in sums:
@@ -144,58 +119,52 @@ def _compute(
         ]
         forecast = (
             forecast_sum(m_usage.name, m_usage.used, per_day, cycle, eval_at, account.tz, None)
-            if running
+            if frame.running
             else None
         )
         rate = plan.usage_rates.get(m_usage.name) if plan else None
         metrics.append(MetricReport(m_usage, None, Decimal(0), Decimal(0), forecast))
         if rate is None and m_usage.used > 0:
-            notes.append(f"{m_usage.name}: no rate in plan {plan_id}, not invoiced")
-    next_plan = None if before_signup else timeline.plan_at(cycle.end)
+            notes.append(f"{m_usage.name}: no rate in plan {frame.plan_id}, not invoiced")
+    next_plan = None if frame.before_signup else frame.timeline.plan_at(cycle.end)
     invoice = build_invoice(cycle, periods, next_plan, catalog, overage, usage, account.tz)
-    since_ms = store.observed_since(account.id)
-    observed_since = None
-    if since_ms is not None and since_ms > start_ms:
-        observed_since = datetime.fromtimestamp(since_ms / 1000, UTC)
-        notes.append(observation_note(observed_since, cycle, account.timezone))
-        metrics = [widen_for_observation(m, observed_since, cycle) for m in metrics]
+    since = observed_since(snapshot)
+    if since is not None:
+        notes.append(observation_note(since, cycle, account.timezone))
+        metrics = [widen_for_observation(m, since, cycle) for m in metrics]
     attribution: tuple[Any, ...] = ()
-    if hooks.attribution and plan is not None:
+    if snapshot.attribution is not None and plan is not None:
         allowance = plan.allowance("mau") or 1
         cost = (
             account.cost_per_mau
             if account.cost_per_mau is not None
             else (plan.price / allowance if plan.price else Decimal(0))
         )
-        internal, guests, joins, names = store.attribution_inputs(
-            account.id, "mau", start_ms, eval_ms, account.internal_email_domains
-        )
-        meetings = {s: [Join(*j) for j in js] for s, js in joins.items()}
-        attribution = tuple(attribute(internal, guests, meetings, names, cost))
-    closed = as_of >= cycle.end + timedelta(seconds=close_grace_s)
-    found = run_checks(store, account, settings.checks, start_ms, eval_ms)
-    figures = load_figures(store, account.id, start_ms)
+        a = snapshot.attribution
+        attribution = tuple(attribute(a.internal, a.guests, a.joins, a.names, cost))
+    found = run_checks(snapshot.checks, account, settings.checks, frame.start_ms, eval_ms)
     main = metrics[0].usage.used if metrics and hooks.distinct else None
+    figures = snapshot.figures
     return Report(
         account=account.id,
         provider=account.provider,
-        as_of=as_of,
+        as_of=frame.as_of,
         cycle=cycle,
-        closed=closed,
-        plan_id=plan_id,
+        closed=frame.closed,
+        plan_id=frame.plan_id,
         periods=periods,
         metrics=tuple(metrics),
         invoice=invoice,
         attribution=attribution,
         notes=tuple(notes),
-        extras=hooks.extras(store, account, cycle, eval_ms, segment),
+        extras=hooks.extras(data, account, cycle, eval_ms, segment),
         checks=found,
         comparison=compare(main, invoice, figures, found) if figures else None,
         burnup=burnup,
-        rooms=tuple(store.mau_by_room(account.id, start_ms, eval_ms)),
+        rooms=snapshot.rooms,
         timezone=account.timezone,
         overage_by_period={k: tuple(v) for k, v in overage.items()},
         usage_by_period={k: tuple(v) for k, v in usage.items()},
-        observed_since=observed_since,
+        observed_since=since,
         next_plan=next_plan,
     )

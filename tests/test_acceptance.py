@@ -13,7 +13,9 @@ from click.testing import CliRunner
 from meterwise.config.settings import parse_settings
 from meterwise.receiver.cli import cli
 from meterwise.receiver.testing import Meeting
-from meterwise.reconciler.reconcile import compute_report
+from meterwise.reconciler.frame import frame_for
+from meterwise.reconciler.reconcile import compute_report, report_from
+from meterwise.reconciler.snapshot import load_snapshot
 from meterwise.reconciler.report import report_to_dict
 from meterwise.storage import connect
 from tests.conftest import SECOND_SECRET, LiveServer, base_config
@@ -90,6 +92,16 @@ def test_faq_upgrade_invoice_to_the_cent(faq_live, tmp_path):
         "overage:mau": Decimal("198.00"),
     }
     assert report.invoice.total == Decimal("897.00")
+    # "Load a snapshot, then compute": with the connection closed after loading, the pure
+    # computation still gives the same report (nothing is read in the middle).
+    account = faq_live.settings.accounts["acme"]
+    frame = frame_for(
+        faq_live.settings, account, datetime(2026, 4, 8, 2, tzinfo=UTC), date(2026, 3, 20), 3600
+    )
+    snapshot = load_snapshot(db, account, frame, None, None)
+    db.close()
+    assert report_from(snapshot, faq_live.settings, account) == report
+    db = connect(faq_live.settings.storage_path)
     mau = report.metric("mau")
     assert mau is not None and (mau.usage.used, mau.allowance) == (1600, 1500)
     assert [p.plan_id for p in report.periods] == ["jaas-basic", "jaas-standard"]

@@ -3,7 +3,8 @@
 A provider module exposes ``NAME``, ``NEEDS_SECRETS``, ``OPTIONS`` (its account options),
 ``authenticate(headers, raw, account, now)``, ``peek_key(raw, headers)`` and
 ``parse(raw, account, headers, received_ms)``. Every module in this package except ``base``
-is one: adding a provider is one new module here plus its plans in ``config/plans.toml``.
+is one: adding a provider is one new module here, its options in ``config/providers.py`` and
+its plans in ``config/plans.toml``.
 """
 
 from __future__ import annotations

@@ -6,7 +6,8 @@ import hashlib
 from collections.abc import Mapping
 from typing import Any
 
-from meterwise.config.options import Option
+from meterwise.config.providers import OPTIONS as PROVIDER_OPTIONS
+from meterwise.config.providers import SIGNED
 from meterwise.config.settings import Account
 from meterwise.receiver.providers.base import (
     BadPayload,
@@ -21,13 +22,8 @@ from meterwise.receiver.providers.base import (
 from meterwise.receiver.verify import Verdict, verify_basic
 
 NAME = "cometchat"
-NEEDS_SECRETS = False  # True: deliveries are HMAC-signed with the account's webhook_secrets
-OPTIONS = {
-    "basic_auth_user": Option(str, required=True, secret=True),
-    "basic_auth_password": Option(str, required=True, secret=True, min_length=12),
-    "count_devices": Option(bool, False),
-    "connection_idle_timeout_s": Option(int, 6 * 3600, maximum=30 * 86400),
-}
+NEEDS_SECRETS = NAME in SIGNED  # HMAC-signed with the account's webhook_secrets
+OPTIONS = PROVIDER_OPTIONS[NAME]  # declared in config/providers.py
 
 
 def authenticate(headers: Mapping[str, str], raw: bytes, account: Account, now: float) -> Verdict:

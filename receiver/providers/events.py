@@ -8,7 +8,8 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from meterwise.config.options import Option
+from meterwise.config.providers import OPTIONS as PROVIDER_OPTIONS
+from meterwise.config.providers import SIGNED
 from meterwise.config.settings import Account
 from meterwise.receiver.providers.base import (
     REPLAY,
@@ -23,17 +24,8 @@ from meterwise.receiver.providers.wll import parse_time
 from meterwise.receiver.verify import Verdict, standard_secret_problem, verify_standard
 
 NAME = "events"
-NEEDS_SECRETS = True  # True: deliveries are HMAC-signed with the account's webhook_secrets
-_PATH = r"[A-Za-z0-9_$-]+(\.[A-Za-z0-9_$-]+)*"
-OPTIONS = {
-    "pseudonymize": Option(bool, False),
-    "pseudonymize_key": Option(str, secret=True, min_length=16),
-    # Where the user id and the event name are, as dotted paths into each event object.
-    # Unset: "user" and "event", or for the envelope the spec recommends
-    # ({"type", "timestamp", "data": {...}}) "data.user_id" and "type".
-    "user_path": Option(str, pattern=_PATH),
-    "event_path": Option(str, pattern=_PATH),
-}
+NEEDS_SECRETS = NAME in SIGNED  # HMAC-signed with the account's webhook_secrets
+OPTIONS = PROVIDER_OPTIONS[NAME]  # declared in config/providers.py
 # Standard Webhooks headers, and the same under Svix's names (its hosted service sends those).
 SPELLINGS = (
     ("webhook-id", "webhook-timestamp", "webhook-signature"),

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from meterwise.config.options import Option
+from meterwise.config.providers import OPTIONS as PROVIDER_OPTIONS
+from meterwise.config.providers import SIGNED
 from meterwise.config.settings import Account
 from meterwise.receiver.providers.base import (
     BadPayload,
@@ -20,8 +21,8 @@ from meterwise.receiver.providers.base import (
 from meterwise.receiver.verify import Verdict, verify_jaas
 
 NAME = "jaas"
-NEEDS_SECRETS = True  # True: deliveries are HMAC-signed with the account's webhook_secrets
-OPTIONS: dict[str, Option] = {}
+NEEDS_SECRETS = NAME in SIGNED  # HMAC-signed with the account's webhook_secrets
+OPTIONS = PROVIDER_OPTIONS[NAME]  # declared in config/providers.py
 _REQUIRED = ("idempotencyKey", "eventType", "timestamp", "sessionId", "fqn", "data")
 _CALL_KINDS = {
     "DIAL_IN": "dial_in",

@@ -8,7 +8,10 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from meterwise.config.options import Option
+from meterwise.config.providers import OPTIONS as PROVIDER_OPTIONS
+from meterwise.config.providers import SIGNED
+from meterwise.config.providers import WLL_DEFAULT_HEADER as DEFAULT_HEADER
+from meterwise.config.providers import WLL_DEFAULT_SYSTEM_EVENTS as DEFAULT_SYSTEM_EVENTS
 from meterwise.config.settings import Account
 from meterwise.receiver.providers.base import (
     BadPayload,
@@ -21,15 +24,8 @@ from meterwise.receiver.providers.base import (
 from meterwise.receiver.verify import Verdict, verify_shared_header
 
 NAME = "wll"
-NEEDS_SECRETS = False  # True: deliveries are HMAC-signed with the account's webhook_secrets
-DEFAULT_HEADER = "X-Meterwise-Secret"
-# Events the engine reports without the user doing anything (the seed's AUDIENCE_JOINED).
-DEFAULT_SYSTEM_EVENTS = ("AUDIENCE_JOINED", "AUDIENCE_LEFT")
-OPTIONS = {
-    "header_name": Option(str, DEFAULT_HEADER, pattern=r"[!#$%&'*+.^_`|~0-9A-Za-z-]+"),
-    "secret": Option(str, required=True, secret=True, min_length=16),
-    "system_event_types": Option(list, list(DEFAULT_SYSTEM_EVENTS)),
-}
+NEEDS_SECRETS = NAME in SIGNED  # HMAC-signed with the account's webhook_secrets
+OPTIONS = PROVIDER_OPTIONS[NAME]  # declared in config/providers.py
 
 
 def authenticate(headers: Mapping[str, str], raw: bytes, account: Account, now: float) -> Verdict:

@@ -1,0 +1,210 @@
+"""One cycle's stored inputs, read in one place into frozen values (the only reads of a
+report). `compute_report` is "load a snapshot, then compute": nothing reads in the middle."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from meterwise.config.settings import Account
+from meterwise.reconciler.addons import LOOKBACK_MS, JaasInputs
+from meterwise.reconciler.attribution import Join
+from meterwise.reconciler.calendar_view import CalendarInputs
+from meterwise.reconciler.checks import DAY_MS
+from meterwise.reconciler.cometchat import DEFAULT_IDLE_TIMEOUT_S, CometChatInputs
+from meterwise.reconciler.concurrency import ConnectionEvent
+from meterwise.reconciler.consistency import HISTORY_DAYS, CheckInputs, figures_from
+from meterwise.reconciler.cycles import from_ms, to_ms
+from meterwise.reconciler.distinct import DistinctInputs
+from meterwise.reconciler.frame import Frame
+from meterwise.reconciler.models import BillingCycle, ProviderFigures
+from meterwise.reconciler.usage import CallEvent
+from meterwise.storage import Storage
+
+DAY = timedelta(days=1)
+
+
+@dataclass(frozen=True, slots=True)
+class Attribution:
+    """Who brought the cycle's devices: internal users, guests per session, joins, names."""
+
+    internal: Mapping[str, int]
+    guests: Mapping[str | None, int]
+    joins: Mapping[str, tuple[Join, ...]]
+    names: Mapping[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """Everything stored that one report of one cycle needs, as known at one instant."""
+
+    frame: Frame
+    distinct: tuple[DistinctInputs, ...]
+    jaas: JaasInputs | None
+    cometchat: CometChatInputs | None
+    calendar: CalendarInputs | None
+    attribution: Attribution | None
+    checks: CheckInputs
+    figures: ProviderFigures | None
+    rooms: tuple[tuple[str, int], ...]
+    observed_since_ms: int | None
+
+
+def _history(
+    store: Storage, account: Account, metric: str, previous: BillingCycle
+) -> tuple[tuple[float, int], ...]:
+    start_ms, end_ms = to_ms(previous.start), to_ms(previous.end)
+    if not store.has_activity(account.id, metric, start_ms, end_ms):
+        return ()
+    days = math.ceil((previous.end - previous.start) / DAY)
+    counts = store.activity_per_day(account.id, metric, start_ms, end_ms, days)
+    return tuple(
+        (float(n), (previous.start + i * DAY).astimezone(account.tz).weekday())
+        for i, n in enumerate(counts)
+    )
+
+
+def _distinct(store: Storage, account: Account, frame: Frame, metric: str) -> DistinctInputs:
+    start_ms, eval_ms, days = frame.start_ms, frame.eval_ms, frame.days
+    used = store.count_first_seen(account.id, metric, start_ms, eval_ms)
+    cuts = {min(to_ms(p.end), eval_ms) for p in frame.periods}
+    counts = {c: store.count_first_seen(account.id, metric, start_ms, c) for c in cuts}
+    allowance = frame.plan.allowance(metric) if frame.plan else None
+    crossed = None
+    if allowance is not None and used > allowance:
+        crossed = store.nth_first_seen_ms(account.id, metric, start_ms, allowance + 1)
+    running = frame.eval_at < frame.cycle.end
+    return DistinctInputs(
+        metric,
+        used,
+        counts,
+        crossed,
+        tuple(store.new_per_day(account.id, metric, start_ms, eval_ms, days)),
+        tuple(store.activity_per_day(account.id, metric, start_ms, eval_ms, days))
+        if running
+        else (),
+        _history(store, account, metric, frame.previous) if running else (),
+    )
+
+
+def _jaas(store: Storage, account: Account, frame: Frame) -> JaasInputs:
+    start_ms, eval_ms = frame.start_ms, frame.eval_ms
+    sessions = store.transcribed_sessions(account.id, start_ms, eval_ms)
+    ids = [s for s, _ in sessions]
+    return JaasInputs(
+        tuple(store.recordings(account.id, start_ms, eval_ms)),
+        tuple(sessions),
+        store.room_spans(account.id, ids),
+        store.presence_spans(account.id, ids),
+        tuple(
+            CallEvent(*c) for c in store.call_events(account.id, start_ms - LOOKBACK_MS, eval_ms)
+        ),
+    )
+
+
+def _cometchat(store: Storage, account: Account, frame: Frame) -> CometChatInputs:
+    timeout_ms = (
+        int(account.options.get("connection_idle_timeout_s", DEFAULT_IDLE_TIMEOUT_S)) * 1000
+    )
+    start_ms, eval_ms = frame.start_ms, frame.eval_ms
+    return CometChatInputs(
+        tuple(store.call_session_seconds(account.id, start_ms, eval_ms)),
+        tuple(
+            ConnectionEvent(*e)
+            for e in store.connection_events(account.id, start_ms - timeout_ms, eval_ms)
+        ),
+    )
+
+
+def _calendar(
+    store: Storage, account: Account, frame: Frame, segment: str | None
+) -> CalendarInputs:
+    start_ms, eval_ms = frame.start_ms, frame.eval_ms
+    return CalendarInputs(
+        tuple(store.distinct_by_cycle(account.id, "mau")),
+        store.segments(account.id, start_ms, eval_ms, segment) if segment else None,
+        store.system_only_by_type(account.id, start_ms, start_ms, eval_ms)
+        if account.provider == "wll"
+        else None,
+    )
+
+
+def _checks(store: Storage, account: Account, frame: Frame) -> CheckInputs:
+    acct, start_ms, now_ms = account.id, frame.start_ms, frame.eval_ms
+    hourly = store.hourly(acct, "events", start_ms - HISTORY_DAYS * DAY_MS, now_ms)
+    counts = store.delivery_counts(acct, start_ms, now_ms)
+    if account.provider != "jaas":
+        return CheckInputs(hourly, counts)
+    joined = store.joined_per_session(acct, start_ms, now_ms)
+    return CheckInputs(
+        hourly,
+        counts,
+        joined,
+        frozenset(store.sessions_with_usage(acct, [s for s, n in joined.items() if n >= 2])),
+        tuple(store.recording_events(acct, start_ms - DAY_MS, now_ms)),
+        tuple(store.upload_events(acct, now_ms - DAY_MS, now_ms)),
+        tuple(CallEvent(*c) for c in store.call_events(acct, start_ms - DAY_MS, now_ms)),
+    )
+
+
+def _attribution(store: Storage, account: Account, frame: Frame) -> Attribution:
+    internal, guests, joins, names = store.attribution_inputs(
+        account.id, "mau", frame.start_ms, frame.eval_ms, account.internal_email_domains
+    )
+    meetings = {s: tuple(Join(*j) for j in js) for s, js in joins.items()}
+    return Attribution(internal, guests, meetings, names)
+
+
+def load_snapshot(
+    store: Storage, account: Account, frame: Frame, segment: str | None, known_ms: int | None
+) -> Snapshot:
+    """Read one cycle's inputs as known at ``known_ms`` (None: everything stored)."""
+    hooks = frame.hooks
+    with store.known_at(known_ms):
+        return Snapshot(
+            frame=frame,
+            distinct=tuple(_distinct(store, account, frame, m) for m in hooks.distinct),
+            jaas=_jaas(store, account, frame) if hooks.inputs == "jaas" else None,
+            cometchat=_cometchat(store, account, frame) if hooks.inputs == "cometchat" else None,
+            calendar=_calendar(store, account, frame, segment)
+            if hooks.inputs == "calendar"
+            else None,
+            attribution=_attribution(store, account, frame)
+            if hooks.attribution and frame.plan is not None
+            else None,
+            checks=_checks(store, account, frame),
+            figures=figures_from(store.load_figures(account.id, frame.start_ms)),
+            rooms=tuple(store.mau_by_room(account.id, frame.start_ms, frame.eval_ms)),
+            observed_since_ms=store.observed_since(account.id),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Frozen:
+    """A closed cycle whose closing report was mailed: the snapshot as known then, and the
+    late arrivals since (count, first and last receipt)."""
+
+    mailed_ms: int
+    snapshot: Snapshot
+    late: tuple[int, int | None, int | None]
+
+
+def load_frozen(
+    store: Storage, account: Account, frame: Frame, segment: str | None, horizon: int | None
+) -> Frozen | None:
+    """What a closed cycle's closing report saw, when it was mailed before ``horizon``."""
+    if not frame.closed:
+        return None
+    mailed = store.closing_mailed_ms(account.id, frame.start_ms)
+    if mailed is None or (horizon is not None and horizon <= mailed):
+        return None
+    late = store.late_arrivals(account.id, frame.start_ms, to_ms(frame.cycle.end), mailed, horizon)
+    return Frozen(mailed, load_snapshot(store, account, frame, segment, mailed), late)
+
+
+def observed_since(snapshot: Snapshot) -> datetime | None:
+    """When observation began, if after the cycle started (a partly observed cycle)."""
+    ms = snapshot.observed_since_ms
+    return None if ms is None or ms <= snapshot.frame.start_ms else from_ms(ms)
