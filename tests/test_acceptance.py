@@ -15,8 +15,8 @@ from meterwise.receiver.cli import cli
 from meterwise.receiver.testing import Meeting
 from meterwise.reconciler.frame import frame_for
 from meterwise.reconciler.reconcile import compute_report, report_from
-from meterwise.reconciler.snapshot import load_snapshot
 from meterwise.reconciler.report import report_to_dict
+from meterwise.reconciler.snapshot import load_snapshot
 from meterwise.storage import connect
 from tests.conftest import SECOND_SECRET, LiveServer, base_config
 
