@@ -33,7 +33,7 @@ from meterwise.storage import (  # noqa: E402
     Parsed,
     connect,  # noqa: E402
 )
-from meterwise.storage.sqlite.ingest import upsert_entities  # noqa: E402
+from meterwise.storage.sqlite.ingest import fold_rows, parsed_rows  # noqa: E402
 
 START = datetime(2026, 3, 8, tzinfo=UTC)
 
@@ -63,13 +63,10 @@ def fill(config: Path, rows: int, devices: int, sessions: int) -> float:
             entities.append(Entity("mau", f"dev-{dev}", ts, session, user, None))
         conn.execute("BEGIN")
         conn.executemany("INSERT INTO usage_devices VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", usage)
-        upsert_entities(
-            conn,
-            account.id,
-            cycle_start_of(account, "anchored"),
-            [Parsed("k", "USAGE", 0, None, None, None, b"", {}, tuple(entities))],
-            lambda p: start_ms,
+        events, sightings = parsed_rows(
+            [Parsed("k", "USAGE", 0, None, None, None, b"", {}, tuple(entities))], start_ms
         )
+        fold_rows(conn, account.id, cycle_start_of(account, "anchored"), events, sightings)
         conn.execute("COMMIT")
     conn.execute("BEGIN")
     conn.executemany(  # a moderator per meeting, for guest attribution

@@ -126,6 +126,7 @@ def devices_command(
     """
     from meterwise.reconciler.cycles import to_ms
     from meterwise.reconciler.export import devices_csv
+    from meterwise.reconciler.fold import fold_pending
     from meterwise.reconciler.reconcile import cycle_for, get_account
 
     settings = settings_from(config_path, [account])
@@ -135,7 +136,9 @@ def devices_command(
         raise click.ClickException(str(exc)) from None
     as_of = parse_instant(at)
     when = cycle_for(settings, acct, parse_date(cycle) or as_of)
-    text = devices_csv(open_db(settings), acct, when, to_ms(min(as_of, when.end)))
+    store = open_db(settings)
+    fold_pending(store, settings, [acct.id])  # every acknowledged delivery counts
+    text = devices_csv(store, acct, when, to_ms(min(as_of, when.end)))
     if output:
         Path(output).write_text(text, encoding="utf-8")
         click.echo(f"wrote {output}", err=True)

@@ -14,6 +14,7 @@ from meterwise.reconciler.attribution import attribute
 from meterwise.reconciler.consistency import compare, run_checks
 from meterwise.reconciler.cycles import to_ms
 from meterwise.reconciler.distinct import distinct_metric
+from meterwise.reconciler.fold import fold_pending
 from meterwise.reconciler.forecast import forecast_sum
 from meterwise.reconciler.frame import Frame, cycle_for, frame_for
 from meterwise.reconciler.freeze import freeze
@@ -57,6 +58,7 @@ def compute_report(
     """
     account = get_account(settings, account_id)
     frame = frame_for(settings, account, as_of, cycle_date, close_grace_s)
+    fold_pending(store, settings, [account.id])  # every acknowledged delivery counts
     horizon = to_ms(known_at) if known_at is not None else None
     snapshot = load_snapshot(store, account, frame, segment, horizon)
     frozen = load_frozen(store, account, frame, segment, horizon)

@@ -21,6 +21,7 @@ from typing import Any
 
 from meterwise.config.settings import Settings
 from meterwise.reconciler.cycles import to_ms
+from meterwise.reconciler.fold import fold_pending
 from meterwise.storage import open_storage
 
 log = logging.getLogger("meterwise.scheduler")
@@ -54,6 +55,9 @@ def tick(runner: Runner) -> str:
         now = datetime.now(UTC)
         if not store.acquire_lease(LEASE, runner.holder, to_ms(now), runner.lease_s):
             return "standby"
+        folded = fold_pending(store, settings)  # every tick: the queue stays short
+        if folded:
+            log.info("folded %s event(s)", folded)
         last = store.last_run_ms(LEASE)
         if last > to_ms(now):
             log.warning("the last run is recorded in the future (a wrong clock?): running now")

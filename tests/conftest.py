@@ -17,6 +17,7 @@ from werkzeug.serving import make_server
 from meterwise.config.settings import Settings, parse_settings
 from meterwise.receiver import create_app
 from meterwise.receiver.testing import APP_ID, signed
+from meterwise.reconciler.fold import fold_pending
 from meterwise.storage import connect
 from tests.smtp import SmtpServer
 
@@ -96,6 +97,12 @@ class LiveServer:
         return self.post(f"/webhooks/jaas/{account}", body, headers)
 
     def query(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        """Read the database as a report does: what is queued is folded first."""
+        store = connect(self.settings.storage_path)
+        try:
+            fold_pending(store, self.settings)
+        finally:
+            store.close()
         conn = sqlite3.connect(self.settings.storage_path)
         try:
             return conn.execute(sql, params).fetchall()

@@ -54,7 +54,6 @@ def test_report_formats(tmp_path):
     config = write_config(tmp_path)
     from meterwise.config.settings import load_settings
     from meterwise.receiver.providers import jaas
-    from meterwise.reconciler.cycles import cycle_start_of
 
     settings = load_settings(str(config), {})
     db = connect(settings.storage_path)
@@ -68,7 +67,6 @@ def test_report_formats(tmp_path):
             "jaas",
             jaas.parse(body, settings.accounts["acme"], {}),
             i,
-            cycle_start_of(settings.accounts["acme"], "anchored"),
         )
     args = ["report", "acme", "--event-time", "--at", "2026-03-20T00:00:00Z"]
     args += ["--config", str(config)]

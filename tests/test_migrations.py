@@ -25,7 +25,12 @@ from meterwise.storage.sqlite import migrate
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SECRET = "whsec_fixture000000000000000000000000"
-MIGRATIONS = ["0001_baseline", "0002_observation_known_at", "0003_purges"]
+MIGRATIONS = [
+    "0001_baseline",
+    "0002_observation_known_at",
+    "0003_purges",
+    "0004_fold_queue",
+]
 
 
 def write_config(tmp_path: Path, db: Path) -> Path:
@@ -64,9 +69,9 @@ def test_release_0_1_database_upgrades_in_place_with_the_same_figures(tmp_path):
     args += ["--event-time", "--format", "json", "--config", str(config)]
     code, out = run(*args)  # a read-only command never migrates: it says what to run
     assert code == 1 and "run `meterwise db upgrade`" in out
-    assert migrate.status(db).pending == ("0002_observation_known_at", "0003_purges")
+    assert migrate.status(db).pending == tuple(MIGRATIONS[1:])
     code, out = run("db", "upgrade", "--config", str(config))
-    assert code == 0 and out == "applied  0002_observation_known_at\napplied  0003_purges\n"
+    assert code == 0 and out == "".join(f"applied  {m}\n" for m in MIGRATIONS[1:])
     code, out = run(*args)
     assert code == 0, out
     now, then = json.loads(out), json.loads((FIXTURES / "release-0.1-report.json").read_text())
@@ -118,8 +123,8 @@ def test_a_failed_migration_rolls_back_and_the_old_schema_works(tmp_path, monkey
     migrate.upgrade(db)
     folder = tmp_path / "migrations"
     shutil.copytree(Path(migrate._folder()), folder)
-    (folder / "0004_broken.sql").write_text(
-        "-- depends: 0003_purges\n"
+    (folder / "0099_broken.sql").write_text(
+        "-- depends: 0004_fold_queue\n"
         "CREATE TABLE half_done (x INTEGER);\n"
         "ALTER TABLE events ADD COLUMN extra TEXT;\n"
         "INSERT INTO no_such_table VALUES (1);\n"
@@ -132,7 +137,7 @@ def test_a_failed_migration_rolls_back_and_the_old_schema_works(tmp_path, monkey
     columns = {r[1] for r in conn.execute("PRAGMA table_info(events)")}
     conn.close()
     assert "half_done" not in tables and "extra" not in columns
-    assert migrate.status(db).pending == ("0004_broken",)
+    assert migrate.status(db).pending == ("0099_broken",)
 
 
 def test_a_database_newer_than_the_code_is_refused_naming_both(tmp_path):
@@ -147,7 +152,7 @@ def test_a_database_newer_than_the_code_is_refused_naming_both(tmp_path):
     conn.close()
     config = write_config(tmp_path, db)
     code, out = run("db", "upgrade", "--config", str(config))
-    assert code == 1 and "0099_from_the_future" in out and "0003_purges" in out
+    assert code == 1 and "0099_from_the_future" in out and "0004_fold_queue" in out
     meterwise = Path(sys.executable).parent / "meterwise"
     serve = subprocess.run(
         [str(meterwise), "serve", "--config", str(config), "--port", "0", "--no-scheduler"],

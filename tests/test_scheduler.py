@@ -15,7 +15,6 @@ import pytest
 from meterwise.config.settings import load_settings
 from meterwise.receiver.providers import jaas
 from meterwise.receiver.testing import Meeting
-from meterwise.reconciler.cycles import cycle_start_of
 from meterwise.storage import connect
 from tests.smtp import SmtpServer
 
@@ -55,7 +54,7 @@ def store_meeting(config: Path, devices: int, session: str, first: int = 0) -> N
     account = settings.accounts["acme"]
     for n, doc in enumerate(meeting.events):
         events = jaas.parse(json.dumps(doc).encode(), account, {})
-        db.store_delivery("acme", "jaas", events, n, cycle_start_of(account, "anchored"))
+        db.store_delivery("acme", "jaas", events, n)
 
 
 def start_scheduler(config: Path, log: Path) -> subprocess.Popen[bytes]:

@@ -15,6 +15,7 @@ from meterwise.storage.sqlite.admin import AdminOps
 from meterwise.storage.sqlite.checks import CheckReads
 from meterwise.storage.sqlite.connection import FileIdentity, open_connection, write_lock
 from meterwise.storage.sqlite.extras import ExtraReads
+from meterwise.storage.sqlite.fold import FoldOps
 from meterwise.storage.sqlite.ingest import IngestOps
 from meterwise.storage.sqlite.knowledge import KnowledgeOps
 from meterwise.storage.sqlite.outbox import OutboxOps
@@ -22,7 +23,7 @@ from meterwise.storage.sqlite.reads import CycleReads
 
 
 class SqliteStorage(
-    IngestOps, CycleReads, ExtraReads, KnowledgeOps, CheckReads, OutboxOps, AdminOps
+    IngestOps, FoldOps, CycleReads, ExtraReads, KnowledgeOps, CheckReads, OutboxOps, AdminOps
 ):
     """Every storage operation on one SQLite connection (WAL, busy timeout, BEGIN IMMEDIATE).
 

@@ -11,17 +11,24 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator
-from functools import partial
 
 from meterwise.storage.records import Parsed
 from meterwise.storage.sqlite.base import SqliteBase
-from meterwise.storage.sqlite.ingest import CycleOf, upsert_entities
+from meterwise.storage.sqlite.ingest import (
+    INSERT_SIGHTING,
+    CycleOf,
+    EventRow,
+    SightingRow,
+    fold_rows,
+    parsed_rows,
+)
 
 _SCRUB = (
     "UPDATE events SET body = CAST('{}' AS BLOB) WHERE account = ? AND ts_ms < ?",
     "UPDATE participants SET name = NULL, email = NULL WHERE account = ? AND ts_ms < ?",
     "UPDATE usage_devices SET email = NULL WHERE account = ? AND ts_ms < ?",
     "UPDATE entity_first_seen SET email = NULL WHERE account = ? AND first_ts_ms < ?",
+    "UPDATE sightings SET email = NULL WHERE account = ? AND ts_ms < ?",
     "UPDATE calls SET nick = NULL, sip_address = NULL WHERE account = ? AND ts_ms < ?",
     "UPDATE recordings SET link = NULL WHERE account = ? AND ts_ms < ?",
     "UPDATE uploads SET link = NULL WHERE account = ? AND ts_ms < ?",
@@ -30,10 +37,6 @@ _SCRUB = (
 )
 # A stored body re-parsed: (body, idempotency key, received at ms) -> its events ([] to skip)
 Reparse = Callable[[bytes, str, int], list[Parsed]]
-
-
-def _received(received: dict[int, int], parsed: Parsed) -> int:
-    return received[id(parsed)]
 
 
 class AdminOps(SqliteBase):
@@ -65,8 +68,9 @@ class AdminOps(SqliteBase):
     def rebuild_derived(
         self, account: str, reparse: Reparse, cycle_of: CycleOf, batch: int = 5000
     ) -> tuple[int, int]:
-        """Recompute first sightings, hourly activity and USAGE sessions of ``account`` from
-        its stored bodies, in one transaction; return (events replayed, first-seen rows)."""
+        """Recompute the sightings and the aggregates (first sightings, hourly activity and
+        USAGE sessions) of ``account`` from its stored bodies, in one transaction; replayed
+        events leave the fold queue. Return (events replayed, first-seen rows)."""
         with self._write() as conn:
             # Purged cycles have no bodies to replay: their derived rows stay as they are.
             keep = self.purged_before(account)
@@ -88,14 +92,23 @@ class AdminOps(SqliteBase):
                 ).fetchall()
                 if not rows:
                     break
-                parsed: list[Parsed] = []
-                received: dict[int, int] = {}
-                for event_id, body, key, ts in rows:
+                events: list[EventRow] = []
+                sightings: list[SightingRow] = []
+                for event_id, body, key, received_ms in rows:
                     last_id = event_id
-                    found = reparse(bytes(body), key, int(ts))
-                    parsed += found
-                    received.update({id(p): int(ts) for p in found})
-                upsert_entities(conn, account, cycle_of, parsed, partial(_received, received))
+                    found, seen = parsed_rows(
+                        reparse(bytes(body), key, int(received_ms)), int(received_ms)
+                    )
+                    conn.execute("DELETE FROM sightings WHERE event_id = ?", (event_id,))
+                    conn.executemany(INSERT_SIGHTING, [(event_id, account, *r[:6]) for r in seen])
+                    events += found
+                    sightings += seen
+                fold_rows(conn, account, cycle_of, events, sightings)
+                conn.execute(
+                    "DELETE FROM fold_pending WHERE account = ? AND event_id <= ? AND "
+                    "event_id IN (SELECT id FROM events WHERE account = ? AND ts_ms >= ?)",
+                    (account, last_id, account, keep),
+                )
                 replayed += len(rows)
             entities = conn.execute(
                 "SELECT count(*) FROM entity_first_seen WHERE account = ?", (account,)

@@ -48,50 +48,59 @@ ON CONFLICT (account, metric, cycle_start_ms, entity) DO UPDATE SET
 """
 
 CycleOf = Callable[[int], int]  # event time (ms) -> start (ms) of the cycle that holds it
+# What the fold needs of one event and of one sighting (both with the event's receipt time).
+EventRow = tuple[str, str | None, int, int]  # (event type, session, ts, received at)
+SightingRow = tuple[str, str, int, str | None, str | None, str | None, int]
+INSERT_SIGHTING = (
+    "INSERT INTO sightings (event_id, account, metric, entity, ts_ms, session_id, user_id, "
+    "email) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+)
 
 
-def upsert_entities(
+def fold_rows(
     conn: sqlite3.Connection,
     account: str,
     cycle_of: CycleOf,
-    parsed: Iterable[Parsed],
-    received_at_ms: Callable[[Parsed], int],
+    events: Iterable[EventRow],
+    sightings: Iterable[SightingRow],
 ) -> None:
-    """Record first sightings per cycle, hourly activity and the sessions that had USAGE
-    (for the lost-webhook check); the caller holds the transaction."""
-    parsed = list(parsed)
-    sessions = {(account, p.session_id) for p in parsed if p.event_type == "USAGE" and p.session_id}
+    """Fold events and their sightings into the aggregates: first sightings per cycle,
+    hourly activity and the sessions that had USAGE. The caller holds the transaction."""
+    events = list(events)
+    sessions = {(account, s) for kind, s, _, _ in events if kind == "USAGE" and s}
     if sessions:
         conn.executemany(
             "INSERT OR IGNORE INTO usage_sessions (account, session_id) VALUES (?, ?)", sessions
         )
-    rows = [
-        (
-            account,
-            e.metric,
-            cycle_of(e.ts_ms),
-            e.entity,
-            e.ts_ms,
-            e.session_id,
-            e.user_id,
-            e.email,
-            received_at_ms(p),
-        )
-        for p in parsed
-        for e in p.entities
-    ]
+    hours: Counter[tuple[str, int]] = Counter()
+    for _, _, ts, _ in events:
+        hours["events", ts - ts % HOUR_MS] += 1
+    rows = []
+    for metric, entity, ts, session, user, email, received in sightings:
+        hours[metric, ts - ts % HOUR_MS] += 1
+        rows.append((account, metric, cycle_of(ts), entity, ts, session, user, email, received))
     if rows:
         conn.executemany(_UPSERT_ENTITY, rows)
-    hours: Counter[tuple[str, int]] = Counter()
-    for p in parsed:
-        hours["events", p.ts_ms - p.ts_ms % HOUR_MS] += 1
-        for e in p.entities:
-            hours[e.metric, e.ts_ms - e.ts_ms % HOUR_MS] += 1
     conn.executemany(
         "INSERT INTO activity_hourly (account, metric, hour_ms, count) VALUES (?, ?, ?, ?) "
         "ON CONFLICT (account, metric, hour_ms) DO UPDATE SET count = count + excluded.count",
         [(account, metric, hour, n) for (metric, hour), n in hours.items()],
     )
+
+
+def parsed_rows(
+    parsed: Iterable[Parsed], received_at_ms: int
+) -> tuple[list[EventRow], list[SightingRow]]:
+    """The fold's rows of freshly parsed events (`meterwise rebuild`)."""
+    events: list[EventRow] = []
+    sightings: list[SightingRow] = []
+    for p in parsed:
+        events.append((p.event_type, p.session_id, p.ts_ms, received_at_ms))
+        sightings += [
+            (e.metric, e.entity, e.ts_ms, e.session_id, e.user_id, e.email, received_at_ms)
+            for e in p.entities
+        ]
+    return events, sightings
 
 
 def _insert_rows(
@@ -114,21 +123,20 @@ class IngestOps(SqliteBase):
     """Deliveries in, duplicates counted."""
 
     def store_delivery(
-        self,
-        account: str,
-        provider: str,
-        events: Sequence[Parsed],
-        received_at_ms: int,
-        cycle_of: CycleOf,
+        self, account: str, provider: str, events: Sequence[Parsed], received_at_ms: int
     ) -> list[int]:
         """Store a delivery atomically; return the ids of new events ([] when all are
         duplicates). Returns only after COMMIT, and after checking that the file committed
         to is still the one being served; raises `StorageUnavailable` (retry later) or
-        `UnstorableValue` (the input cannot be held)."""
+        `UnstorableValue` (the input cannot be held).
+
+        Only inserts: the events, their normalized rows and sightings, and the queue entry
+        that the fold removes when it adds them to the aggregates. No row that another
+        delivery also writes is touched, so deliveries never wait on each other's rows.
+        """
         try:
             with self._write() as conn:
                 new_ids: list[int] = []
-                fresh: list[Parsed] = []
                 for ev in events:
                     cur = conn.execute(
                         _INSERT_EVENT,
@@ -149,10 +157,21 @@ class IngestOps(SqliteBase):
                         continue  # already stored: a duplicate delivery changes nothing
                     event_id = int(cur.lastrowid or 0)
                     new_ids.append(event_id)
-                    fresh.append(ev)
                     for table, rows in ev.rows.items():
                         _insert_rows(conn, table, account, event_id, rows)
-                upsert_entities(conn, account, cycle_of, fresh, lambda _: received_at_ms)
+                    conn.executemany(
+                        INSERT_SIGHTING,
+                        [
+                            (event_id, account, e.metric, e.entity, e.ts_ms, e.session_id)
+                            + (e.user_id, e.email)
+                            for e in ev.entities
+                        ],
+                    )
+                if new_ids:
+                    conn.executemany(
+                        "INSERT INTO fold_pending (account, event_id) VALUES (?, ?)",
+                        [(account, i) for i in new_ids],
+                    )
         except (OverflowError, UnicodeEncodeError, sqlite3.InterfaceError) as exc:
             raise UnstorableValue(str(exc)) from None
         except (sqlite3.DatabaseError, OSError) as exc:
