@@ -45,6 +45,7 @@ test: $(STAMP) lint typecheck browser
 bench: $(STAMP)
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/ingest_profile.py
+	$(BIN)/python bench/fold.py
 	$(BIN)/python bench/forecast.py
 	$(BIN)/python bench/reconcile.py
 

@@ -12,7 +12,7 @@ from meterwise.config.settings import Settings
 from meterwise.receiver.auth import AuthError, Grant, bearer, grant_for
 from meterwise.receiver.openapi import openapi_document
 from meterwise.receiver.webhooks import error
-from meterwise.storage import storage_for
+from meterwise.storage import StorageUnavailable, storage_for
 
 bp = Blueprint("api", __name__)
 EARLIEST, LATEST = date(2000, 1, 1), date(2199, 12, 31)
@@ -94,6 +94,14 @@ def _auth_error(exc: AuthError) -> ResponseReturnValue:
     response.status_code = exc.status
     if exc.status == 401:
         response.headers["WWW-Authenticate"] = f'Bearer error="{exc.reason}"'
+    return response
+
+
+@bp.errorhandler(StorageUnavailable)
+def _storage_unavailable(exc: StorageUnavailable) -> ResponseReturnValue:
+    response = jsonify({"error": "storage_unavailable", "detail": str(exc)})
+    response.status_code = 503
+    response.headers["Retry-After"] = "5"
     return response
 
 

@@ -9,8 +9,10 @@ being handed out in commit order.
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterable, Mapping
 
+from meterwise.storage.errors import StorageUnavailable
 from meterwise.storage.sqlite.base import SqliteBase
 from meterwise.storage.sqlite.ingest import CycleOf, fold_rows
 
@@ -32,6 +34,12 @@ class FoldOps(SqliteBase):
         """Fold up to ``batch`` queued events of each account in ``cycles`` (account ->
         its cycle function); return how many were folded. Events of accounts not given stay
         queued."""
+        try:
+            return self._fold(cycles, batch)
+        except (sqlite3.Error, OSError) as exc:
+            raise StorageUnavailable(f"the fold cannot be committed: {exc}") from None
+
+    def _fold(self, cycles: Mapping[str, CycleOf], batch: int) -> int:
         folded = 0
         with self._write() as conn:
             for account, cycle_of in cycles.items():
