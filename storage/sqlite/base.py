@@ -26,23 +26,8 @@ class SqliteBase:
         return None if row is None else tuple(row)
 
     @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction under the process-wide lock: COMMIT on success, ROLLBACK on
-        any exception (the caller sees it)."""
-        conn = self.conn
-        with self.lock:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield conn
-                conn.execute("COMMIT")
-            except BaseException:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
-                raise
-
-    @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
-        """BEGIN IMMEDIATE ... COMMIT without the process lock (alerts, leases: rare writes)."""
+        """BEGIN IMMEDIATE ... COMMIT; ROLLBACK on any exception (the caller sees it)."""
         conn = self.conn
         conn.execute("BEGIN IMMEDIATE")
         try:
@@ -52,3 +37,10 @@ class SqliteBase:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
             raise
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """A transaction under the process-wide write lock (deliveries, folds, purges):
+        writers across processes queue on the lock instead of polling SQLite's."""
+        with self.lock, self._transaction() as conn:
+            yield conn
