@@ -121,3 +121,11 @@ def test_the_fold_is_exactly_once_per_event(tmp_path):
     assert fold_pending(store, config) == 0
     rows = store.conn.execute("SELECT metric, count FROM activity_hourly ORDER BY 1").fetchall()
     assert rows == [("events", 1), ("mau", 2)]
+    # Rejections and duplicates are logged by an insert and counted once by the fold.
+    store.count_delivery("acme", "duplicate", START_MS)
+    store.count_delivery("acme", "duplicate", START_MS + 1)
+    counts = "SELECT reason, count FROM delivery_counts"
+    assert store.conn.execute(counts).fetchall() == []
+    fold_pending(store, config)
+    fold_pending(store, config)
+    assert store.conn.execute(counts).fetchall() == [("duplicate", 2)]

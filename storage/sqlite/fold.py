@@ -14,7 +14,18 @@ from collections.abc import Iterable, Mapping
 
 from meterwise.storage.errors import StorageUnavailable
 from meterwise.storage.sqlite.base import SqliteBase
-from meterwise.storage.sqlite.ingest import CycleOf, fold_rows
+from meterwise.storage.sqlite.ingest import HOUR_MS, CycleOf, fold_rows
+
+
+def _fold_deliveries(conn: sqlite3.Connection, account: str) -> None:
+    """Add the logged rejections and duplicates to the hourly counts; empty the log."""
+    conn.execute(
+        "INSERT INTO delivery_counts (account, reason, hour_ms, count) SELECT account, reason, "
+        f"at_ms - at_ms % {HOUR_MS}, count(*) FROM delivery_log WHERE account = ? GROUP BY 1, 2, 3 "
+        "ON CONFLICT (account, reason, hour_ms) DO UPDATE SET count = count + excluded.count",
+        (account,),
+    )
+    conn.execute("DELETE FROM delivery_log WHERE account = ?", (account,))
 
 
 class FoldOps(SqliteBase):
@@ -48,6 +59,7 @@ class FoldOps(SqliteBase):
                     "account = ? ORDER BY event_id LIMIT ?)",
                     (account, batch),
                 ).fetchone()[0]
+                _fold_deliveries(conn, account)
                 if last is None:
                     continue
                 events = conn.execute(

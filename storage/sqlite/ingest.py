@@ -196,15 +196,12 @@ class IngestOps(SqliteBase):
             raise StorageUnavailable(str(exc)) from None
 
     def count_delivery(self, account: str, reason: str, now_ms: int) -> None:
-        """Add one to the hourly count of rejected or duplicate deliveries for ``reason``
-        (a diagnostic: a failure to count never changes the answer)."""
-        hour = now_ms - now_ms % HOUR_MS
+        """Log a rejected or duplicate delivery for ``reason`` (an insert: the fold adds it
+        to the hourly counts; a diagnostic, so a failure to log never changes the answer)."""
         try:
             self.conn.execute(
-                "INSERT INTO delivery_counts (account, reason, hour_ms, count) VALUES "
-                "(?, ?, ?, 1) ON CONFLICT (account, reason, hour_ms) DO UPDATE SET "
-                "count = count + 1",
-                (account, reason, hour),
+                "INSERT INTO delivery_log (account, reason, at_ms) VALUES (?, ?, ?)",
+                (account, reason, now_ms),
             )
         except sqlite3.Error:
             pass
