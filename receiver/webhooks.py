@@ -14,7 +14,13 @@ from meterwise.receiver import metrics, runtime
 from meterwise.receiver.limits import FailureLimiter
 from meterwise.receiver.providers import PROVIDERS
 from meterwise.receiver.providers.base import BadPayload, check_times
-from meterwise.storage import Storage, StorageUnavailable, UnstorableValue, storage_for
+from meterwise.storage import (
+    Storage,
+    StorageUnavailable,
+    UnstorableValue,
+    storage_for,
+    store_delivery,
+)
 
 bp = Blueprint("webhooks", __name__)
 
@@ -149,7 +155,7 @@ def receive(provider: str, account_id: str) -> ResponseReturnValue:
         return reject(exc.status, exc.code, exc.detail)
     g.event_type = events[0].event_type if events else None
     try:
-        new_ids = store.store_delivery(account_id, provider, events, now_ms)
+        new_ids = store_delivery(settings, account_id, provider, events, now_ms)
     except UnstorableValue as exc:
         # The parser should have refused this value; never answer a 500 for input.
         return reject(422, "invalid_fields", f"a value cannot be stored: {exc}")

@@ -9,6 +9,7 @@ second class with the same operations and its own SQL, chosen from `[storage]`.
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 
 from meterwise.config.settings import Settings
 from meterwise.storage.errors import SchemaMismatch, StorageUnavailable, UnstorableValue
@@ -17,6 +18,7 @@ from meterwise.storage.sqlite import SqliteStorage, thread_storage
 from meterwise.storage.sqlite import files as _files
 from meterwise.storage.sqlite import migrate as _migrate
 from meterwise.storage.sqlite.ingest import NORMALIZED_TABLES
+from meterwise.storage.sqlite.writer import writer_for
 
 Storage = SqliteStorage
 
@@ -34,6 +36,7 @@ __all__ = [
     "migration_status",
     "open_storage",
     "storage_for",
+    "store_delivery",
     "upgrade",
 ]
 
@@ -48,6 +51,16 @@ def connect(
 def open_storage(settings: Settings, migrate: bool = True) -> Storage:
     """A new connection to the configured database (the caller closes it)."""
     return connect(settings.storage_path, settings.synchronous, migrate)
+
+
+def store_delivery(
+    settings: Settings, account: str, provider: str, events: Sequence[Parsed], received_ms: int
+) -> list[int]:
+    """Store a delivery through this process's writer (group commit); the new event ids,
+    returned only after the COMMIT that holds them."""
+    return writer_for(str(settings.storage_path), settings.synchronous).store(
+        account, provider, events, received_ms
+    )
 
 
 def storage_for(settings: Settings) -> Storage:

@@ -39,9 +39,12 @@ class SqliteStorage(
         synchronous: str = "normal",
         migrate: bool = True,
         identity: FileIdentity | None = None,
+        autocheckpoint: bool = True,
     ) -> None:
         self.path = Path(path)
         self.conn = open_connection(path, synchronous, migrate)
+        if not autocheckpoint:  # the writer: its checkpoints run on a thread of their own
+            self.conn.execute("PRAGMA wal_autocheckpoint = 0")
         self.db = sqlite_utils.Database(self.conn)
         self.lock = write_lock(path)
         self.identity = identity
@@ -77,7 +80,9 @@ _identities: dict[tuple[int, str], FileIdentity] = {}
 _identity_lock = threading.Lock()
 
 
-def thread_storage(path: str | os.PathLike[str], synchronous: str = "normal") -> SqliteStorage:
+def thread_storage(
+    path: str | os.PathLike[str], synchronous: str = "normal", autocheckpoint: bool = True
+) -> SqliteStorage:
     """This process's and thread's storage for ``path``, opened (and migrated) on first use.
 
     Keyed by pid so that a connection inherited across fork() is never reused; a file that
@@ -94,7 +99,7 @@ def thread_storage(path: str | os.PathLike[str], synchronous: str = "normal") ->
             if known is not None and (problem := known.problem()):
                 raise StorageUnavailable(problem)
             try:
-                store = SqliteStorage(path, synchronous)
+                store = SqliteStorage(path, synchronous, autocheckpoint=autocheckpoint)
                 if known is None:
                     known = _identities[key] = FileIdentity(path)
                 store.identity = known

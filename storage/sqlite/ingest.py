@@ -119,6 +119,56 @@ def _insert_rows(
     conn.executemany(sql, [(event_id, account, *row.values()) for row in rows])
 
 
+# What the input can do wrong at INSERT time (the parsers should have refused it): a 422.
+UNSTORABLE = (OverflowError, UnicodeEncodeError, sqlite3.InterfaceError, sqlite3.IntegrityError)
+
+
+def insert_delivery(
+    conn: sqlite3.Connection,
+    account: str,
+    provider: str,
+    events: Sequence[Parsed],
+    received_at_ms: int,
+) -> list[int]:
+    """Insert one delivery inside the caller's transaction; the ids of its new events."""
+    new_ids: list[int] = []
+    for ev in events:
+        cur = conn.execute(
+            _INSERT_EVENT,
+            (
+                account,
+                provider,
+                ev.idempotency_key,
+                ev.event_type,
+                ev.session_id,
+                ev.ts_ms,
+                ev.fqn,
+                ev.app_id,
+                received_at_ms,
+                ev.body,
+            ),
+        )
+        if cur.rowcount == 0:
+            continue  # already stored: a duplicate delivery changes nothing
+        event_id = int(cur.lastrowid or 0)
+        new_ids.append(event_id)
+        for table, rows in ev.rows.items():
+            _insert_rows(conn, table, account, event_id, rows)
+        conn.executemany(
+            INSERT_SIGHTING,
+            [
+                (event_id, account, e.metric, e.entity, e.ts_ms, e.session_id, e.user_id, e.email)
+                for e in ev.entities
+            ],
+        )
+    if new_ids:
+        conn.executemany(
+            "INSERT INTO fold_pending (account, event_id) VALUES (?, ?)",
+            [(account, i) for i in new_ids],
+        )
+    return new_ids
+
+
 class IngestOps(SqliteBase):
     """Deliveries in, duplicates counted."""
 
@@ -136,43 +186,8 @@ class IngestOps(SqliteBase):
         """
         try:
             with self._write() as conn:
-                new_ids: list[int] = []
-                for ev in events:
-                    cur = conn.execute(
-                        _INSERT_EVENT,
-                        (
-                            account,
-                            provider,
-                            ev.idempotency_key,
-                            ev.event_type,
-                            ev.session_id,
-                            ev.ts_ms,
-                            ev.fqn,
-                            ev.app_id,
-                            received_at_ms,
-                            ev.body,
-                        ),
-                    )
-                    if cur.rowcount == 0:
-                        continue  # already stored: a duplicate delivery changes nothing
-                    event_id = int(cur.lastrowid or 0)
-                    new_ids.append(event_id)
-                    for table, rows in ev.rows.items():
-                        _insert_rows(conn, table, account, event_id, rows)
-                    conn.executemany(
-                        INSERT_SIGHTING,
-                        [
-                            (event_id, account, e.metric, e.entity, e.ts_ms, e.session_id)
-                            + (e.user_id, e.email)
-                            for e in ev.entities
-                        ],
-                    )
-                if new_ids:
-                    conn.executemany(
-                        "INSERT INTO fold_pending (account, event_id) VALUES (?, ?)",
-                        [(account, i) for i in new_ids],
-                    )
-        except (OverflowError, UnicodeEncodeError, sqlite3.InterfaceError) as exc:
+                new_ids = insert_delivery(conn, account, provider, events, received_at_ms)
+        except UNSTORABLE as exc:
             raise UnstorableValue(str(exc)) from None
         except (sqlite3.DatabaseError, OSError) as exc:
             raise StorageUnavailable(str(exc)) from None
