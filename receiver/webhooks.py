@@ -166,7 +166,7 @@ def receive(provider: str, account_id: str) -> ResponseReturnValue:
         return _duplicate(store, account_id, provider, now_ms, "duplicate")
     metrics.count("stored", provider, amount=len(new_ids))
     g.outcome = "stored"
-    return jsonify({"status": "stored", "events": len(new_ids)}), 200
+    return _ok(b'{"status":"stored","events":%d}' % len(new_ids))
 
 
 def _duplicate(
@@ -175,7 +175,12 @@ def _duplicate(
     metrics.count("duplicate", provider)
     store.count_delivery(account_id, reason, now_ms)
     g.outcome = reason
-    return jsonify({"status": "duplicate"}), 200
+    return _ok(b'{"status":"duplicate"}')
+
+
+def _ok(body: bytes) -> ResponseReturnValue:
+    """A 200 with a fixed JSON body: the hot path skips the JSON provider (~100 us)."""
+    return current_app.response_class(body, status=200, mimetype="application/json")
 
 
 def storage_health(settings: Settings) -> str | None:
