@@ -6,6 +6,7 @@ Uses wrk when installed, else a Python multi-process load generator. Prints requ
 each, the ratio (target >= 0.8) and p50/p99 latency.
 
     python bench/ingest.py [--seconds 8] [--rounds 3] [--workers 2] [--connections 16]
+                           [--prefill 5000000]   # start from a database holding that many
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench._servers import start, stop  # noqa: E402
+from bench.ingest_profile import prefill  # noqa: E402
 from meterwise.receiver.testing import envelope, signed  # noqa: E402
 
 SECRET = "whsec_bench00000000000000000000000000"
@@ -118,6 +120,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--synchronous", choices=["normal", "full"], default="normal")
+    parser.add_argument("--prefill", type=int, default=0, help="stored deliveries to start with")
     args = parser.parse_args()
     driver = run_wrk if shutil.which("wrk") else run_python
     tool = "wrk" if driver is run_wrk else "python load generator"
@@ -135,12 +138,17 @@ cycle_anchor = "{time.strftime("%Y-%m-01")}"
 webhook_secrets = ["{SECRET}"]
 signature_tolerance_s = 3600
 """)
+    if args.prefill:
+        began = time.perf_counter()
+        prefill(work / "bench.db", args.prefill)
+        print(f"prefilled {args.prefill:,} deliveries in {time.perf_counter() - began:.0f} s")
     reqfile = work / "requests.tsv"
     make_requests(reqfile, 2 * args.rounds * args.connections * PER_CONNECTION + 200_000)
     print(
         f"ingest bench: {tool}, {args.workers} gthread workers x 8 threads, "
         f"{args.connections} connections, "
-        f"{args.seconds} s x {args.rounds} rounds each, synchronous={args.synchronous}"
+        f"{args.seconds} s x {args.rounds} rounds each, synchronous={args.synchronous}, "
+        f"{args.prefill:,} deliveries stored before"
     )
     results: dict[str, list[dict]] = {"bare": [], "meterwise": []}
     offset = 0
@@ -161,7 +169,7 @@ signature_tolerance_s = 3600
             )
     acked = sum(r["requests"] - r["non2xx"] for r in results["meterwise"])
     db = sqlite3.connect(work / "bench.db")
-    stored = db.execute("SELECT count(*) FROM events").fetchone()[0]
+    stored = db.execute("SELECT count(*) FROM events").fetchone()[0] - args.prefill
     db.close()
     print(
         f"verified: {stored} events stored for {acked} acknowledged deliveries "

@@ -80,6 +80,10 @@ def prefill(db: Path, n: int) -> None:
         "INSERT INTO usage_devices (event_id, account, session_id, ts_ms, device_id) "
         "SELECT id, account, session_id, ts_ms, 'pre-' || id FROM events"
     )
+    conn.execute(
+        "INSERT INTO sightings (event_id, account, metric, entity, ts_ms, session_id) "
+        "SELECT id, account, 'mau', 'pre-' || id, ts_ms, session_id FROM events"
+    )
     conn.execute("COMMIT")
     conn.close()
 
