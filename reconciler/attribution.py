@@ -76,3 +76,23 @@ def attribute(
         if mau > 0
     ]
     return sorted(rows, key=lambda a: (-a.mau, a.user is None, a.user or ""))
+
+
+def rank_rooms(
+    devices_by_session: Mapping[str | None, int], names: Mapping[str, str], top: int = 10
+) -> list[tuple[str, int]]:
+    """Devices first counted per room (conference name, else session id), top first.
+
+    A recurring room (the daily standup) has a new session each time: sessions are summed
+    under the room's name.
+    """
+    totals: Counter[str] = Counter()
+    for session, n in devices_by_session.items():
+        if session and names.get(session):
+            label = str(names[session])
+        elif session:  # no ROOM_CREATED came for it: say what the label is
+            label = f"session {session} (no room name: ROOM_CREATED not received)"
+        else:
+            label = "(no session)"
+        totals[label] += n
+    return sorted(totals.items(), key=lambda item: (-item[1], item[0]))[:top]

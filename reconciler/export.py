@@ -20,14 +20,14 @@ def device_rows(
 ) -> Iterator[list[str]]:
     """One row per device counted in the cycle, oldest first, with whom it is billed to."""
     start_ms = to_ms(cycle.start)
-    _, _, joins, names = store.attribution_inputs(
-        account.id, "mau", start_ms, before_ms, account.internal_email_domains
-    )
+    domains = account.internal_email_domains
+    devices = list(store.first_sightings(account.id, "mau", start_ms, before_ms))
+    guests = sorted({s for _, _, s, u, e in devices if s and not is_internal(u, e, domains)})
+    joins = store.meeting_joins(account.id, guests)
     owners = {s: meeting_owner([Join(*j) for j in js]) for s, js in joins.items()}
-    for device, ts, session, user, email in store.first_sightings(
-        account.id, "mau", start_ms, before_ms
-    ):
-        if is_internal(user, email, account.internal_email_domains):
+    names = store.display_names(account.id)
+    for device, ts, session, user, email in devices:
+        if is_internal(user, email, domains):
             owner, basis = user, "own device"
         else:
             join = owners.get(session or "")

@@ -4,13 +4,14 @@ report). `compute_report` is "load a snapshot, then compute": nothing reads in t
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from meterwise.config.settings import Account
 from meterwise.reconciler.addons import LOOKBACK_MS, JaasInputs
-from meterwise.reconciler.attribution import Join
+from meterwise.reconciler.attribution import Join, rank_rooms
 from meterwise.reconciler.calendar_view import CalendarInputs
 from meterwise.reconciler.checks import DAY_MS
 from meterwise.reconciler.cometchat import DEFAULT_IDLE_TIMEOUT_S, CometChatInputs
@@ -66,22 +67,52 @@ def _history(
     )
 
 
+Groups = list[tuple[int, int, int]]  # (cycle day, plan period, first sightings)
+Sessions = list[tuple[str | None, bool, int]]  # (first session, internal, first sightings)
+
+
+def _crossed(
+    store: Storage, account: Account, frame: Frame, metric: str, groups: Groups, n: int
+) -> int | None:
+    """When the n-th entity was first seen: its day from the groups, then that day's rows."""
+    per_day: Counter[int] = Counter()
+    for d, _, count in groups:
+        per_day[d] += count
+    seen = 0
+    for d in sorted(per_day):
+        if seen + per_day[d] >= n:
+            day_ms = frame.start_ms + d * DAY_MS
+            end_ms = min(day_ms + DAY_MS, frame.eval_ms)
+            return store.nth_first_seen_ms(
+                account.id, metric, frame.start_ms, n - seen, day_ms, end_ms
+            )
+        seen += per_day[d]
+    return None
+
+
 def _distinct(store: Storage, account: Account, frame: Frame, metric: str) -> DistinctInputs:
+    """A distinct metric's inputs from one pass over its first sightings (and, past the
+    allowance, one day's rows for the crossing)."""
     start_ms, eval_ms, days = frame.start_ms, frame.eval_ms, frame.days
-    used = store.count_first_seen(account.id, metric, start_ms, eval_ms)
-    cuts = {min(to_ms(p.end), eval_ms) for p in frame.periods}
-    counts = {c: store.count_first_seen(account.id, metric, start_ms, c) for c in cuts}
+    cuts = sorted({min(to_ms(p.end), eval_ms) for p in frame.periods})
+    groups = store.first_seen_groups(account.id, metric, start_ms, eval_ms, cuts)
+    used = sum(n for *_, n in groups)
+    counts = {c: sum(n for _, b, n in groups if b <= k) for k, c in enumerate(cuts)}
+    new = [0] * days
+    for d, _, n in groups:
+        if 0 <= d < days:
+            new[d] += n
     allowance = frame.plan.allowance(metric) if frame.plan else None
     crossed = None
     if allowance is not None and used > allowance:
-        crossed = store.nth_first_seen_ms(account.id, metric, start_ms, allowance + 1)
+        crossed = _crossed(store, account, frame, metric, groups, allowance + 1)
     running = frame.eval_at < frame.cycle.end
     return DistinctInputs(
         metric,
         used,
         counts,
         crossed,
-        tuple(store.new_per_day(account.id, metric, start_ms, eval_ms, days)),
+        tuple(new),
         tuple(store.activity_per_day(account.id, metric, start_ms, eval_ms, days))
         if running
         else (),
@@ -149,12 +180,25 @@ def _checks(store: Storage, account: Account, frame: Frame) -> CheckInputs:
     )
 
 
-def _attribution(store: Storage, account: Account, frame: Frame) -> Attribution:
-    internal, guests, joins, names = store.attribution_inputs(
+def _attribution(store: Storage, account: Account, frame: Frame, mau: Sessions) -> Attribution:
+    guests: Counter[str | None] = Counter()
+    for session, internal, n in mau:
+        if not internal:
+            guests[session] += n
+    internal_users = store.internal_by_user(
         account.id, "mau", frame.start_ms, frame.eval_ms, account.internal_email_domains
     )
+    joins = store.meeting_joins(account.id, [s for s in guests if s])
     meetings = {s: tuple(Join(*j) for j in js) for s, js in joins.items()}
-    return Attribution(internal, guests, meetings, names)
+    return Attribution(internal_users, dict(guests), meetings, store.display_names(account.id))
+
+
+def _rooms(store: Storage, account: Account, mau: Sessions) -> tuple[tuple[str, int], ...]:
+    by_session: Counter[str | None] = Counter()
+    for session, _, n in mau:
+        by_session[session] += n
+    names = store.room_names(account.id, [s for s in by_session if s])
+    return tuple(rank_rooms(by_session, names))
 
 
 def load_snapshot(
@@ -163,6 +207,9 @@ def load_snapshot(
     """Read one cycle's inputs as known at ``known_ms`` (None: everything stored)."""
     hooks = frame.hooks
     with store.known_at(known_ms):
+        mau = store.first_seen_by_session(  # one pass for attribution and rooms
+            account.id, "mau", frame.start_ms, frame.eval_ms, account.internal_email_domains
+        )
         return Snapshot(
             frame=frame,
             distinct=tuple(_distinct(store, account, frame, m) for m in hooks.distinct),
@@ -171,12 +218,12 @@ def load_snapshot(
             calendar=_calendar(store, account, frame, segment)
             if hooks.inputs == "calendar"
             else None,
-            attribution=_attribution(store, account, frame)
+            attribution=_attribution(store, account, frame, mau)
             if hooks.attribution and frame.plan is not None
             else None,
             checks=_checks(store, account, frame),
             figures=figures_from(store.load_figures(account.id, frame.start_ms)),
-            rooms=tuple(store.mau_by_room(account.id, frame.start_ms, frame.eval_ms)),
+            rooms=_rooms(store, account, mau),
             observed_since_ms=store.observed_since(account.id),
         )
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections import Counter
-
 from meterwise.storage.sqlite.base import SqliteBase
 
 
@@ -85,39 +83,3 @@ class ExtraReads(SqliteBase):
                 (f'$."{prop}"', account, start_ms, end_ms),
             )
         }
-
-    def mau_by_room(
-        self, account: str, cycle_start_ms: int, before_ms: int, top: int = 10
-    ) -> list[tuple[str, int]]:
-        """Devices first counted per room (conference name, else session id), top first.
-
-        A recurring room (the daily standup) has a new session each time: sessions are summed
-        under the room's name.
-        """
-        sessions = self._rows(
-            "SELECT session_id, count(*) FROM entity_first_seen WHERE account = ? AND metric = "
-            "'mau' AND cycle_start_ms = ? AND first_ts_ms < ? GROUP BY session_id",
-            (account, cycle_start_ms, before_ms),
-        )
-        ids = [s for s, _ in sessions if s]
-        names: dict[str, str] = {}
-        for i in range(0, len(ids), 500):
-            chunk = ids[i : i + 500]
-            marks = ", ".join("?" for _ in chunk)
-            names.update(
-                self._rows(
-                    "SELECT session_id, max(conference) FROM rooms WHERE account = ? AND "
-                    f"session_id IN ({marks}) GROUP BY session_id",
-                    (account, *chunk),
-                )
-            )
-        totals: Counter[str] = Counter()
-        for session, n in sessions:
-            if names.get(session):
-                label = str(names[session])
-            elif session:  # no ROOM_CREATED came for it: say what the label is
-                label = f"session {session} (no room name: ROOM_CREATED not received)"
-            else:
-                label = "(no session)"
-            totals[label] += int(n)
-        return sorted(totals.items(), key=lambda item: (-item[1], item[0]))[:top]

@@ -4,42 +4,26 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from typing import Any
 
 from meterwise.storage.sqlite.base import SqliteBase
 
 DAY_MS = 86_400_000
 
 
+def _internal(domains: Sequence[str]) -> tuple[str, list[str]]:
+    """SQL for "an internal device" (a user id, and an email at one of ``domains`` if any)."""
+    sql = "user_id IS NOT NULL AND user_id != ''"
+    if domains:
+        marks = ", ".join("?" for _ in domains)
+        sql += f" AND lower(substr(email, instr(email, '@') + 1)) IN ({marks})"
+    return sql, [d.lower() for d in domains]
+
+
+_CYCLE = "account = ? AND metric = ? AND cycle_start_ms = ? AND first_ts_ms < ?"
+
+
 class CycleReads(SqliteBase):
     """Reads of one cycle's counts, sightings, minutes and attribution."""
-
-    def count_first_seen(
-        self, account: str, metric: str, cycle_start_ms: int, before_ms: int
-    ) -> int:
-        """Distinct entities of a cycle first seen before ``before_ms``."""
-        return int(
-            self._rows(
-                "SELECT count(*) FROM entity_first_seen WHERE account = ? AND "
-                "metric = ? AND cycle_start_ms = ? AND first_ts_ms < ?",
-                (account, metric, cycle_start_ms, before_ms),
-            )[0][0]
-        )
-
-    def new_per_day(
-        self, account: str, metric: str, cycle_start_ms: int, before_ms: int, days: int
-    ) -> list[int]:
-        """New distinct entities per day of the cycle (day 0 starts at the cycle start)."""
-        out = [0] * days
-        for day, n in self._rows(
-            "SELECT (first_ts_ms - ?) / ? AS d, count(*) FROM entity_first_seen"
-            " WHERE account = ? AND metric = ? AND cycle_start_ms = ? AND "
-            "first_ts_ms < ? GROUP BY d",
-            (cycle_start_ms, DAY_MS, account, metric, cycle_start_ms, before_ms),
-        ):
-            if 0 <= day < days:
-                out[day] += n
-        return out
 
     def activity_per_day(
         self, account: str, metric: str, start_ms: int, before_ms: int, days: int
@@ -65,17 +49,6 @@ class CycleReads(SqliteBase):
                 (account, metric, start_ms, end_ms),
             )
         )
-
-    def nth_first_seen_ms(
-        self, account: str, metric: str, cycle_start_ms: int, n: int
-    ) -> int | None:
-        """When the n-th (1-based) distinct entity of the cycle was first seen."""
-        found = self._rows(
-            "SELECT first_ts_ms FROM entity_first_seen WHERE account = ? AND "
-            "metric = ? AND cycle_start_ms = ? ORDER BY first_ts_ms LIMIT 1 OFFSET ?",
-            (account, metric, cycle_start_ms, n - 1),
-        )
-        return int(found[0][0]) if found else None
 
     def recordings(self, account: str, start_ms: int, end_ms: int) -> list[tuple[int, int | None]]:
         """(ts_ms, durationSec) of RECORDING_UPLOADED events in [start, end)."""
@@ -149,49 +122,84 @@ class CycleReads(SqliteBase):
             sessions,
         )
 
-    def attribution_inputs(
+    def first_seen_groups(
+        self,
+        account: str,
+        metric: str,
+        cycle_start_ms: int,
+        before_ms: int,
+        cuts: Sequence[int],
+    ) -> list[tuple[int, int, int]]:
+        """One pass over a cycle's first sightings before ``before_ms``: how many per
+        (cycle day, plan period); the period is how many of ``cuts`` (plan switches, ms) lie
+        at or before the sighting."""
+        period = " + ".join(f"(first_ts_ms >= {int(c)})" for c in cuts) or "0"
+        return [
+            (int(d), int(b), int(n))
+            for d, b, n in self._rows(
+                f"SELECT (first_ts_ms - ?) / {DAY_MS} AS d, {period} AS b, count(*) FROM "
+                f"entity_first_seen WHERE {_CYCLE} GROUP BY d, b",
+                [cycle_start_ms, account, metric, cycle_start_ms, before_ms],
+            )
+        ]
+
+    def first_seen_by_session(
         self,
         account: str,
         metric: str,
         cycle_start_ms: int,
         before_ms: int,
         domains: Sequence[str],
-    ) -> tuple[
-        dict[str, int],
-        dict[str | None, int],
-        dict[str, list[tuple[int, str | None, str | None, bool]]],
-        dict[str, str],
-    ]:
-        """Internal devices per user, guest devices per first session, the joins of those
-        sessions, and display names — aggregated in SQL so it scales with devices."""
-        where = "account = ? AND metric = ? AND cycle_start_ms = ? AND first_ts_ms < ?"
-        params: list[Any] = [account, metric, cycle_start_ms, before_ms]
-        internal_sql = "user_id IS NOT NULL AND user_id != ''"
-        if domains:
-            marks = ", ".join("?" for _ in domains)
-            internal_sql += f" AND lower(substr(email, instr(email, '@') + 1)) IN ({marks})"
-        domain_params = [d.lower() for d in domains]
-        internal = {
+    ) -> list[tuple[str | None, bool, int]]:
+        """A second pass: how many first sightings per (first session, internal or guest)."""
+        internal, params = _internal(domains)
+        return [
+            (session, bool(i), int(n))
+            for session, i, n in self._rows(
+                f"SELECT session_id, ({internal}) AS i, count(*) FROM entity_first_seen "
+                f"WHERE {_CYCLE} GROUP BY session_id, i",
+                [*params, account, metric, cycle_start_ms, before_ms],
+            )
+        ]
+
+    def nth_first_seen_ms(
+        self, account: str, metric: str, cycle_start_ms: int, n: int, from_ms: int, to_ms: int
+    ) -> int | None:
+        """When the n-th (1-based) entity first seen in [from, to) of the cycle was seen."""
+        found = self._one(
+            "SELECT first_ts_ms FROM entity_first_seen WHERE account = ? AND metric = ? AND "
+            "cycle_start_ms = ? AND first_ts_ms >= ? AND first_ts_ms < ? ORDER BY first_ts_ms "
+            "LIMIT 1 OFFSET ?",
+            (account, metric, cycle_start_ms, from_ms, to_ms, n - 1),
+        )
+        return int(found[0]) if found else None
+
+    def internal_by_user(
+        self,
+        account: str,
+        metric: str,
+        cycle_start_ms: int,
+        before_ms: int,
+        domains: Sequence[str],
+    ) -> dict[str, int]:
+        """Internal devices first seen in the cycle, per user."""
+        internal, params = _internal(domains)
+        return {
             u: int(n)
             for u, n in self._rows(
-                f"SELECT user_id, count(*) FROM entity_first_seen WHERE {where} AND {internal_sql} "
-                "GROUP BY user_id",
-                [*params, *domain_params],
+                f"SELECT user_id, count(*) FROM entity_first_seen WHERE {_CYCLE} AND "
+                f"{internal} GROUP BY user_id",
+                [account, metric, cycle_start_ms, before_ms, *params],
             )
         }
-        guests = {
-            s: int(n)
-            for s, n in self._rows(
-                f"SELECT session_id, count(*) FROM entity_first_seen WHERE {where} AND NOT "
-                f"({internal_sql}) GROUP BY session_id",
-                [*params, *domain_params],
-            )
-        }
+
+    def meeting_joins(
+        self, account: str, sessions: Sequence[str]
+    ) -> dict[str, list[tuple[int, str | None, str | None, bool]]]:
+        """(ts, user, name, moderator) of every join (lobby excluded) of these sessions."""
         joins: dict[str, list[tuple[int, str | None, str | None, bool]]] = defaultdict(list)
-        names: dict[str, str] = {}
-        sessions = [s for s in guests if s]
         for i in range(0, len(sessions), 500):
-            chunk = sessions[i : i + 500]
+            chunk = list(sessions[i : i + 500])
             marks = ", ".join("?" for _ in chunk)
             for session, ts, user, name, moderator in self._rows(
                 "SELECT session_id, ts_ms, user_id, name, moderator FROM participants WHERE "
@@ -199,10 +207,29 @@ class CycleReads(SqliteBase):
                 (account, *chunk),
             ):
                 joins[session].append((int(ts), user, name, bool(moderator)))
-        for user, name in self._rows(
-            "SELECT user_id, max(name) FROM participants WHERE account = ? "
-            "AND user_id IS NOT NULL AND name IS NOT NULL GROUP BY user_id",
-            (account,),
-        ):
-            names[user] = name
-        return internal, guests, dict(joins), names
+        return dict(joins)
+
+    def display_names(self, account: str) -> dict[str, str]:
+        """A display name per user id (any one the participant rows carry)."""
+        return dict(
+            self._rows(
+                "SELECT user_id, max(name) FROM participants WHERE account = ? "
+                "AND user_id IS NOT NULL AND name IS NOT NULL GROUP BY user_id",
+                (account,),
+            )
+        )
+
+    def room_names(self, account: str, sessions: Sequence[str]) -> dict[str, str]:
+        """The conference name of each session that had a ROOM_CREATED."""
+        names: dict[str, str] = {}
+        for i in range(0, len(sessions), 500):
+            chunk = list(sessions[i : i + 500])
+            marks = ", ".join("?" for _ in chunk)
+            names.update(
+                self._rows(
+                    "SELECT session_id, max(conference) FROM rooms WHERE account = ? AND "
+                    f"session_id IN ({marks}) GROUP BY session_id",
+                    (account, *chunk),
+                )
+            )
+        return names
