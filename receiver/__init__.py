@@ -1,119 +1,17 @@
-"""The Flask app: webhook endpoints, health, metrics and one log line per request."""
+"""The receiver: the Flask app (`app.py`: verify, parse, store), the provider adapters and
+the `meterwise` commands. Importing the package stays light (the commands need no Flask);
+`create_app` loads the app module on first use."""
 
 from __future__ import annotations
 
-import json
-import logging
-import time
-from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
-from flask import Flask, Response, g, jsonify, request
-from flask.typing import ResponseReturnValue
-from werkzeug.exceptions import HTTPException, MethodNotAllowed
-
-from meterwise.config.settings import Settings, load_settings
-from meterwise.receiver import runtime
-from meterwise.storage import storage_for
-
-access_log = logging.getLogger("meterwise.access")
+if TYPE_CHECKING:
+    from flask import Flask
 
 
-def _outbox_gauge(settings: Settings) -> bytes:
-    """Outbox messages by status, read at scrape time (a failed email must be visible)."""
-    try:
-        found = storage_for(settings).outbox_counts()
-    except Exception:  # a gauge read at scrape time never breaks /metrics
-        return b""
-    counts = {"pending": 0, "sent": 0, "failed": 0, **found}
-    lines = [
-        "# HELP meterwise_outbox_messages Alert emails in the outbox by status",
-        "# TYPE meterwise_outbox_messages gauge",
-    ]
-    lines += [f'meterwise_outbox_messages{{status="{s}"}} {n}' for s, n in sorted(counts.items())]
-    return ("\n".join(lines) + "\n").encode()
+def create_app(*args: Any, **kwargs: Any) -> Flask:
+    """Build the app; see `meterwise.receiver.app.create_app`."""
+    from meterwise.receiver.app import create_app as build
 
-
-def _scheduler_gauge() -> bytes:
-    """Whether `meterwise serve`'s scheduler child runs, and how often it was restarted."""
-    status = runtime.scheduler_status()
-    if status is None:
-        return b""
-    lines = [
-        "# HELP meterwise_scheduler_up 1 when the scheduler child of this serve process runs",
-        "# TYPE meterwise_scheduler_up gauge",
-        f"meterwise_scheduler_up {1 if status.get('alive') else 0}",
-        "# HELP meterwise_scheduler_restarts Times the scheduler child was restarted",
-        "# TYPE meterwise_scheduler_restarts gauge",
-        f"meterwise_scheduler_restarts {int(status.get('restarts') or 0)}",
-    ]
-    return ("\n".join(lines) + "\n").encode()
-
-
-def create_app(settings: Settings | None = None, clock: Callable[[], float] = time.time) -> Flask:
-    """Build the app; ``settings`` defaults to the configuration found on disk."""
-    from meterwise.receiver import api, metrics, webhooks
-
-    settings = settings if settings is not None else load_settings()
-    # An explicit instance path: Flask cannot search upward from a namespace package.
-    app = Flask(__name__, instance_path=str(settings.storage_path.parent.resolve()))
-    app.config["SETTINGS"] = settings
-    app.config["CLOCK"] = clock
-    app.register_blueprint(webhooks.bp)
-    app.register_blueprint(api.bp)
-
-    @app.get("/metrics")
-    def metrics_view() -> ResponseReturnValue:
-        try:
-            body, content_type = metrics.render()
-        except Exception:
-            app.logger.exception("metrics: cannot render")
-            return jsonify({"error": "metrics_unavailable", "detail": "see the log"}), 503
-        extra = _outbox_gauge(app.config["SETTINGS"]) + _scheduler_gauge()
-        return Response(body + extra, content_type=content_type)
-
-    @app.errorhandler(HTTPException)
-    def http_error(exc: HTTPException) -> ResponseReturnValue:
-        code = (exc.name or "error").lower().replace(" ", "_")
-        g.outcome = code
-        headers = {}
-        if isinstance(exc, MethodNotAllowed) and exc.valid_methods:
-            headers["Allow"] = ", ".join(sorted(exc.valid_methods))
-        return jsonify({"error": code, "detail": exc.description}), exc.code or 500, headers
-
-    @app.errorhandler(Exception)
-    def unexpected(exc: Exception) -> ResponseReturnValue:
-        app.logger.exception("unhandled error")
-        g.outcome = "internal_error"
-        return jsonify({"error": "internal_error", "detail": "unexpected server error"}), 500
-
-    @app.before_request
-    def start_timer() -> None:
-        g.started = time.perf_counter()
-
-    @app.after_request
-    def log_request(response: Response) -> Response:
-        elapsed = time.perf_counter() - g.get("started", time.perf_counter())
-        provider = g.get("provider")  # set only once the provider is known to be configured
-        if provider:
-            metrics.observe("latency", elapsed, provider)
-        # Answers carry account data (reports, the token URL): never cached, never referred.
-        response.headers.setdefault("Cache-Control", "no-store")
-        response.headers["Referrer-Policy"] = "no-referrer"
-        response.headers["X-Content-Type-Options"] = "nosniff"
-        if access_log.isEnabledFor(logging.INFO):
-            access_log.info(
-                json.dumps(
-                    {
-                        "method": request.method,
-                        "path": request.path,
-                        "account": g.get("account"),
-                        "eventType": g.get("event_type"),
-                        "status": response.status_code,
-                        "outcome": g.get("outcome"),
-                        "ms": round(elapsed * 1000, 2),
-                    }
-                )
-            )
-        return response
-
-    return app
+    return build(*args, **kwargs)
