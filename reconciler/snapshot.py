@@ -1,5 +1,6 @@
 """One cycle's stored inputs, read in one place into frozen values (the only reads of a
-report). `compute_report` is "load a snapshot, then compute": nothing reads in the middle."""
+report; the providers' part is in `provider_inputs.py`). `compute_report` is "load a
+snapshot, then compute": nothing reads in the middle."""
 
 from __future__ import annotations
 
@@ -10,18 +11,22 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from meterwise.config.settings import Account
-from meterwise.reconciler.addons import LOOKBACK_MS, JaasInputs
+from meterwise.reconciler.addons import JaasInputs
 from meterwise.reconciler.attribution import Join, rank_rooms
 from meterwise.reconciler.calendar_view import CalendarInputs
 from meterwise.reconciler.checks import DAY_MS
-from meterwise.reconciler.cometchat import DEFAULT_IDLE_TIMEOUT_S, CometChatInputs
-from meterwise.reconciler.concurrency import ConnectionEvent
-from meterwise.reconciler.consistency import HISTORY_DAYS, CheckInputs, figures_from
+from meterwise.reconciler.cometchat import CometChatInputs
+from meterwise.reconciler.consistency import CheckInputs, figures_from
 from meterwise.reconciler.cycles import from_ms, to_ms
 from meterwise.reconciler.distinct import DistinctInputs
 from meterwise.reconciler.frame import Frame
 from meterwise.reconciler.models import BillingCycle, ProviderFigures
-from meterwise.reconciler.usage import CallEvent
+from meterwise.reconciler.provider_inputs import (
+    calendar_inputs,
+    checks_inputs,
+    cometchat_inputs,
+    jaas_inputs,
+)
 from meterwise.storage import Storage
 
 DAY = timedelta(days=1)
@@ -120,66 +125,6 @@ def _distinct(store: Storage, account: Account, frame: Frame, metric: str) -> Di
     )
 
 
-def _jaas(store: Storage, account: Account, frame: Frame) -> JaasInputs:
-    start_ms, eval_ms = frame.start_ms, frame.eval_ms
-    sessions = store.transcribed_sessions(account.id, start_ms, eval_ms)
-    ids = [s for s, _ in sessions]
-    return JaasInputs(
-        tuple(store.recordings(account.id, start_ms, eval_ms)),
-        tuple(sessions),
-        store.room_spans(account.id, ids),
-        store.presence_spans(account.id, ids),
-        tuple(
-            CallEvent(*c) for c in store.call_events(account.id, start_ms - LOOKBACK_MS, eval_ms)
-        ),
-    )
-
-
-def _cometchat(store: Storage, account: Account, frame: Frame) -> CometChatInputs:
-    timeout_ms = (
-        int(account.options.get("connection_idle_timeout_s", DEFAULT_IDLE_TIMEOUT_S)) * 1000
-    )
-    start_ms, eval_ms = frame.start_ms, frame.eval_ms
-    return CometChatInputs(
-        tuple(store.call_session_seconds(account.id, start_ms, eval_ms)),
-        tuple(
-            ConnectionEvent(*e)
-            for e in store.connection_events(account.id, start_ms - timeout_ms, eval_ms)
-        ),
-    )
-
-
-def _calendar(
-    store: Storage, account: Account, frame: Frame, segment: str | None
-) -> CalendarInputs:
-    start_ms, eval_ms = frame.start_ms, frame.eval_ms
-    return CalendarInputs(
-        tuple(store.distinct_by_cycle(account.id, "mau")),
-        store.segments(account.id, start_ms, eval_ms, segment) if segment else None,
-        store.system_only_by_type(account.id, start_ms, start_ms, eval_ms)
-        if account.provider == "wll"
-        else None,
-    )
-
-
-def _checks(store: Storage, account: Account, frame: Frame) -> CheckInputs:
-    acct, start_ms, now_ms = account.id, frame.start_ms, frame.eval_ms
-    hourly = store.hourly(acct, "events", start_ms - HISTORY_DAYS * DAY_MS, now_ms)
-    counts = store.delivery_counts(acct, start_ms, now_ms)
-    if account.provider != "jaas":
-        return CheckInputs(hourly, counts)
-    joined = store.joined_per_session(acct, start_ms, now_ms)
-    return CheckInputs(
-        hourly,
-        counts,
-        joined,
-        frozenset(store.sessions_with_usage(acct, [s for s, n in joined.items() if n >= 2])),
-        tuple(store.recording_events(acct, start_ms - DAY_MS, now_ms)),
-        tuple(store.upload_events(acct, now_ms - DAY_MS, now_ms)),
-        tuple(CallEvent(*c) for c in store.call_events(acct, start_ms - DAY_MS, now_ms)),
-    )
-
-
 def _attribution(store: Storage, account: Account, frame: Frame, mau: Sessions) -> Attribution:
     guests: Counter[str | None] = Counter()
     for session, internal, n in mau:
@@ -213,15 +158,17 @@ def load_snapshot(
         return Snapshot(
             frame=frame,
             distinct=tuple(_distinct(store, account, frame, m) for m in hooks.distinct),
-            jaas=_jaas(store, account, frame) if hooks.inputs == "jaas" else None,
-            cometchat=_cometchat(store, account, frame) if hooks.inputs == "cometchat" else None,
-            calendar=_calendar(store, account, frame, segment)
+            jaas=jaas_inputs(store, account, frame) if hooks.inputs == "jaas" else None,
+            cometchat=cometchat_inputs(store, account, frame)
+            if hooks.inputs == "cometchat"
+            else None,
+            calendar=calendar_inputs(store, account, frame, segment)
             if hooks.inputs == "calendar"
             else None,
             attribution=_attribution(store, account, frame, mau)
             if hooks.attribution and frame.plan is not None
             else None,
-            checks=_checks(store, account, frame),
+            checks=checks_inputs(store, account, frame),
             figures=figures_from(store.load_figures(account.id, frame.start_ms)),
             rooms=_rooms(store, account, mau),
             observed_since_ms=store.observed_since(account.id),
