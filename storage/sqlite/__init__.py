@@ -14,6 +14,7 @@ from meterwise.storage.errors import SchemaMismatch, StorageUnavailable
 from meterwise.storage.sqlite.admin import AdminOps
 from meterwise.storage.sqlite.checks import CheckReads
 from meterwise.storage.sqlite.connection import FileIdentity, open_connection, write_lock
+from meterwise.storage.sqlite.dashboard import DashboardOps
 from meterwise.storage.sqlite.extras import ExtraReads
 from meterwise.storage.sqlite.fold import FoldOps
 from meterwise.storage.sqlite.ingest import IngestOps
@@ -26,7 +27,15 @@ WRITER_MMAP_BYTES = 1 << 30
 
 
 class SqliteStorage(
-    IngestOps, FoldOps, CycleReads, ExtraReads, KnowledgeOps, CheckReads, OutboxOps, AdminOps
+    IngestOps,
+    FoldOps,
+    CycleReads,
+    ExtraReads,
+    KnowledgeOps,
+    CheckReads,
+    OutboxOps,
+    AdminOps,
+    DashboardOps,
 ):
     """Every storage operation on one SQLite connection (WAL, busy timeout, BEGIN IMMEDIATE).
 

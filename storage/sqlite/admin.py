@@ -13,6 +13,7 @@ import os
 from collections.abc import Callable, Iterator
 
 from meterwise.storage.records import Parsed
+from meterwise.storage.sqlite import rollups
 from meterwise.storage.sqlite.base import SqliteBase
 from meterwise.storage.sqlite.ingest import (
     INSERT_SIGHTING,
@@ -52,6 +53,7 @@ class AdminOps(SqliteBase):
             ).fetchone()[0]
             for sql in _SCRUB:
                 conn.execute(sql, (account, before_ms))
+            rollups.refresh(conn, account)  # emails dropped: their domains leave the rollups
             conn.execute(
                 "INSERT INTO purges (account, before_ms, purged_at_ms) VALUES (?, ?, ?) "
                 "ON CONFLICT (account) DO UPDATE SET before_ms = max(before_ms, "
@@ -78,6 +80,11 @@ class AdminOps(SqliteBase):
                 "DELETE FROM entity_first_seen WHERE account = ? AND cycle_start_ms >= ?",
                 (account, keep),
             )
+            for table in ("first_seen_hours", "first_seen_sessions", "first_seen_users"):
+                conn.execute(
+                    f"DELETE FROM {table} WHERE account = ? AND cycle_start_ms >= ?",
+                    (account, keep),
+                )
             conn.execute(
                 "DELETE FROM activity_hourly WHERE account = ? AND hour_ms >= ?", (account, keep)
             )

@@ -17,6 +17,7 @@ class SqliteBase:
     path: Path
     conn: sqlite3.Connection
     lock: WriteLock
+    known_ms: int | None = None  # inside `known_at`: reads see what was received by then
 
     def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         return list(self.conn.execute(sql, tuple(params)).fetchall())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from meterwise.storage.sqlite import rollups
 from meterwise.storage.sqlite.base import SqliteBase
 
 
@@ -43,6 +44,8 @@ class ExtraReads(SqliteBase):
 
     def distinct_by_cycle(self, account: str, metric: str) -> list[tuple[int, int]]:
         """(cycle start ms, distinct count) for every stored cycle, oldest first."""
+        if self.known_ms is None:
+            return rollups.per_cycle(self.conn, account, metric)
         return [
             (int(c), int(n))
             for c, n in self._rows(

@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterable, Sequence
 
 from meterwise.storage.errors import StorageUnavailable, UnstorableValue
 from meterwise.storage.records import Parsed
+from meterwise.storage.sqlite import rollups
 from meterwise.storage.sqlite.base import SqliteBase
 
 NORMALIZED_TABLES = frozenset(
@@ -64,8 +65,9 @@ def fold_rows(
     events: Iterable[EventRow],
     sightings: Iterable[SightingRow],
 ) -> None:
-    """Fold events and their sightings into the aggregates: first sightings per cycle,
-    hourly activity and the sessions that had USAGE. The caller holds the transaction."""
+    """Fold events and their sightings into the aggregates: first sightings per cycle (and
+    their rollups), hourly activity and the sessions that had USAGE. The caller holds the
+    transaction."""
     events = list(events)
     sessions = {(account, s) for kind, s, _, _ in events if kind == "USAGE" and s}
     if sessions:
@@ -75,12 +77,23 @@ def fold_rows(
     hours: Counter[tuple[str, int]] = Counter()
     for _, _, ts, _ in events:
         hours["events", ts - ts % HOUR_MS] += 1
+    if events:
+        receipts = [r for *_, r in events]
+        conn.execute(
+            "INSERT INTO account_receipts (account, first_ms, last_ms) VALUES (?, ?, ?) "
+            "ON CONFLICT (account) DO UPDATE SET first_ms = min(first_ms, excluded.first_ms), "
+            "last_ms = max(last_ms, excluded.last_ms)",
+            (account, min(receipts), max(receipts)),
+        )
     rows = []
     for metric, entity, ts, session, user, email, received in sightings:
         hours[metric, ts - ts % HOUR_MS] += 1
         rows.append((account, metric, cycle_of(ts), entity, ts, session, user, email, received))
     if rows:
+        keys = {(r[1], r[2], r[3]) for r in rows}
+        before = rollups.states(conn, account, keys)
         conn.executemany(_UPSERT_ENTITY, rows)
+        rollups.move(conn, account, before, rollups.states(conn, account, keys))
     conn.executemany(
         "INSERT INTO activity_hourly (account, metric, hour_ms, count) VALUES (?, ?, ?, ?) "
         "ON CONFLICT (account, metric, hour_ms) DO UPDATE SET count = count + excluded.count",

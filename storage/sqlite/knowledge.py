@@ -50,11 +50,13 @@ class KnowledgeOps(SqliteBase):
         if known_ms is None:
             yield
             return
+        self.known_ms = known_ms  # the rollups hold what is known now: the reads skip them
         try:
             for table, sql in _KNOWN_VIEWS.items():
                 self.conn.execute(f"CREATE TEMP VIEW {table} AS {sql.format(t=int(known_ms))}")
             yield
         finally:
+            self.known_ms = None
             for table in _KNOWN_VIEWS:
                 self.conn.execute(f"DROP VIEW IF EXISTS temp.{table}")
 

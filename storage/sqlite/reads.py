@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 
+from meterwise.storage.sqlite import rollups
 from meterwise.storage.sqlite.base import SqliteBase
 
 DAY_MS = 86_400_000
@@ -133,6 +134,8 @@ class CycleReads(SqliteBase):
         """One pass over a cycle's first sightings before ``before_ms``: how many per
         (cycle day, plan period); the period is how many of ``cuts`` (plan switches, ms) lie
         at or before the sighting."""
+        if self.known_ms is None:
+            return rollups.groups(self.conn, account, metric, cycle_start_ms, before_ms, cuts)
         period = " + ".join(f"(first_ts_ms >= {int(c)})" for c in cuts) or "0"
         return [
             (int(d), int(b), int(n))
@@ -151,7 +154,11 @@ class CycleReads(SqliteBase):
         before_ms: int,
         domains: Sequence[str],
     ) -> list[tuple[str | None, bool, int]]:
-        """A second pass: how many first sightings per (first session, internal or guest)."""
+        """How many first sightings per (first session, internal or guest)."""
+        if self.known_ms is None:
+            return rollups.by_session(
+                self.conn, account, metric, cycle_start_ms, before_ms, domains
+            )
         internal, params = _internal(domains)
         return [
             (session, bool(i), int(n))
@@ -183,6 +190,8 @@ class CycleReads(SqliteBase):
         domains: Sequence[str],
     ) -> dict[str, int]:
         """Internal devices first seen in the cycle, per user."""
+        if self.known_ms is None:
+            return rollups.by_user(self.conn, account, metric, cycle_start_ms, before_ms, domains)
         internal, params = _internal(domains)
         return {
             u: int(n)
