@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: run test lint typecheck bench clean browser
+.PHONY: run test lint typecheck bench clean browser axe postgres
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -39,7 +39,29 @@ browser:
 	    echo "make browser: install chromium (apt-get install chromium) for tests/test_browser.py"; \
 	  fi; }
 
-test: $(STAMP) lint typecheck browser
+# The accessibility check runs axe-core (the npm package) in the pages under test.
+AXE := var/axe/node_modules/axe-core/axe.min.js
+axe:
+	@test -f $(AXE) || { \
+	  if command -v npm >/dev/null 2>&1; then \
+	    echo "installing axe-core with npm into var/axe"; \
+	    mkdir -p var/axe && npm install --silent --no-audit --no-fund --prefix var/axe axe-core@4 >/dev/null; \
+	  else \
+	    echo "make axe: install Node.js and npm for the accessibility check"; \
+	  fi; }
+
+# The PostgreSQL tests start their own server from Debian's postgresql package (initdb and
+# pg_ctl into a temporary folder, on a loopback port); no service is started here.
+postgres:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing postgresql from the OS packages"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; \
+	  else \
+	    echo "make postgres: install postgresql (apt-get install postgresql) for the PostgreSQL tests"; \
+	  fi; }
+
+test: $(STAMP) lint typecheck browser axe postgres
 	$(BIN)/python -m pytest
 
 bench: $(STAMP)
@@ -48,6 +70,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/fold.py
 	$(BIN)/python bench/forecast.py
 	$(BIN)/python bench/reconcile.py
+	$(BIN)/python bench/dashboard.py
 
 clean:
 	rm -rf $(VENV) .typecheck var/*.db var/*.db-* .pytest_cache .mypy_cache .ruff_cache

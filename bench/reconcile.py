@@ -112,6 +112,9 @@ def main() -> None:
     parser.add_argument("--devices", type=int, default=500_000)
     parser.add_argument("--sessions", type=int, default=20_000)
     parser.add_argument("--keep", default=None, help="Keep the database in this folder.")
+    parser.add_argument(
+        "--reuse", action="store_true", help="Measure the database kept in --keep (no fill)."
+    )
     args = parser.parse_args()
     work = Path(args.keep or tempfile.mkdtemp(prefix="meterwise-scale-"))
     work.mkdir(parents=True, exist_ok=True)
@@ -130,8 +133,11 @@ webhook_secrets = ["whsec_x"]
         f"scale bench: {args.rows:,} USAGE rows, {args.devices:,} distinct devices, "
         f"{args.sessions:,} meetings"
     )
-    stored_s, fold_s = fill(config, args.rows, args.devices, args.sessions)
-    print(f"fill through the storage layer: stored {stored_s:.0f} s, folded {fold_s:.0f} s")
+    if args.reuse and (work / "scale.db").exists():
+        print("reusing the database filled before (--reuse)")
+    else:
+        stored_s, fold_s = fill(config, args.rows, args.devices, args.sessions)
+        print(f"fill through the storage layer: stored {stored_s:.0f} s, folded {fold_s:.0f} s")
     conn = sqlite3.connect(work / "scale.db")
     began = time.perf_counter()
     raw = conn.execute(

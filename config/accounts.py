@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from meterwise.config.alert_rules import AlertRules, _alert_rules
+from meterwise.config.channels import Channel, parse_channels
 from meterwise.config.errors import ConfigError, UnknownPlan
 from meterwise.config.options import needs_secrets, parse_options, schemas, secret_problem
 from meterwise.config.plans import Catalog, _money
@@ -28,31 +30,10 @@ _ACCOUNT_KEYS = {
     "cost_per_mau",
     "recording_rounding",
     "alert_emails",
+    "alert_channels",
     "options",
     "alerts",
 }
-_ALERT_KEYS = {
-    "thresholds",
-    "forecast_moved_days",
-    "overage_amount_alert",
-    "forecast_min_confidence",
-}
-CONFIDENCE = ("low", "medium", "high")
-
-
-@dataclass(frozen=True, slots=True)
-class AlertRules:
-    """When to warn: usage thresholds, forecast crossing, projected overage cost."""
-
-    thresholds: tuple[Decimal, ...] = (
-        Decimal("0.5"),
-        Decimal("0.8"),
-        Decimal("0.9"),
-        Decimal("1.0"),
-    )
-    forecast_moved_days: int = 3
-    overage_amount_alert: Decimal | None = None
-    forecast_min_confidence: str = "medium"
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +62,7 @@ class Account:
     cost_per_mau: Decimal | None = None
     recording_rounding: str = "up"
     alert_emails: tuple[str, ...] = ()
+    alert_channels: tuple[Channel, ...] = ()
     options: Mapping[str, Any] = field(default_factory=dict)
     alerts: AlertRules = field(default_factory=AlertRules)
 
@@ -242,42 +224,22 @@ def _account(i: int, raw: Any, catalog: Catalog, environ: Mapping[str, str]) -> 
         cost_per_mau=None if cost is None else _money(f"{key}.cost_per_mau", cost),
         recording_rounding=rounding,
         alert_emails=_strings(f"{key}.alert_emails", raw.get("alert_emails", [])),
+        alert_channels=parse_channels(
+            f"{key}.alert_channels", raw.get("alert_channels", []), _channel_secret(environ)
+        ),
         options=options,
         alerts=_alert_rules(f"{key}.alerts", raw.get("alerts", {})),
     )
 
 
-def _alert_rules(key: str, raw: Any) -> AlertRules:
-    if not isinstance(raw, Mapping):
-        raise ConfigError(key, "must be a table")
-    unknown = set(raw) - _ALERT_KEYS
-    if unknown:
-        raise ConfigError(f"{key}.{sorted(unknown)[0]}", "unknown key")
-    defaults = AlertRules()
-    thresholds = defaults.thresholds
-    if "thresholds" in raw:
-        values = raw["thresholds"]
-        if (
-            not isinstance(values, list)
-            or not values
-            or not all(
-                isinstance(v, (int, float)) and not isinstance(v, bool) and 0 < v <= 10
-                for v in values
-            )
-        ):
-            raise ConfigError(f"{key}.thresholds", "must be a list of shares like [0.5, 0.8]")
-        thresholds = tuple(sorted(Decimal(str(v)) for v in values))
-    amount = raw.get("overage_amount_alert")
-    confidence = raw.get("forecast_min_confidence", defaults.forecast_min_confidence)
-    if confidence not in CONFIDENCE:
-        raise ConfigError(f"{key}.forecast_min_confidence", f"must be one of {CONFIDENCE}")
-    return AlertRules(
-        thresholds=thresholds,
-        forecast_moved_days=_int(
-            f"{key}.forecast_moved_days", raw.get("forecast_moved_days", 3), 0
-        ),
-        overage_amount_alert=None
-        if amount is None
-        else _money(f"{key}.overage_amount_alert", amount),
-        forecast_min_confidence=confidence,
-    )
+def _channel_secret(environ: Mapping[str, str]) -> Callable[[str, Any], str]:
+    """Resolve a channel's ``env:`` values; for an account the command does not use, an unset
+    one reads as a valid stand-in (its URL and secret are never used)."""
+
+    def resolve(key: str, value: Any) -> str:
+        found = resolve_secret(key, value, environ)
+        if found != Lenient.PLACEHOLDER:
+            return found
+        return "whsec_" + "A" * 32 if key.endswith(".secret") else "http://unset.invalid/"
+
+    return resolve

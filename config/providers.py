@@ -9,6 +9,8 @@ validated without importing the receiver.
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -72,6 +74,13 @@ def standard_key(secret: str) -> bytes:
     if not key:
         raise ValueError("the key is empty")
     return key
+
+
+def standard_signature(secret: str, msg_id: str, timestamp: str, raw_body: bytes) -> str:
+    """The Standard Webhooks `v1,<base64>` value; the key is the base64 after ``whsec_``."""
+    key = standard_key(secret)
+    signed = f"{msg_id}.{timestamp}.".encode() + raw_body
+    return "v1," + base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest()).decode()
 
 
 def standard_secret_problem(secret: str) -> str | None:

@@ -103,6 +103,8 @@ SECTIONS: dict[str, dict[str, Key]] = {
         "port": Key("int", 8000, 1, 65535),
         "workers": Key("int", 2, 1, 64),
         "threads": Key("int", 8, 1, 256),
+        "secret_key": Key("secret", min_length=32),
+        "public_url": Key("str"),
     },
     "receiver": {
         "max_body_bytes": Key("int", 1 << 20, 1, 64 << 20),

@@ -13,16 +13,17 @@ from typing import Any
 from meterwise.config.accounts import (
     _ACCOUNT_KEYS,
     Account,
-    AlertRules,
     Lenient,
     PlanChange,
     _account,
     resolve_secret,
 )
+from meterwise.config.alert_rules import AlertRules
 from meterwise.config.errors import ConfigError
 from meterwise.config.plans import Catalog, load_catalog
 from meterwise.config.schema import SECTIONS, read_section
 from meterwise.config.sections import ApiSettings, CheckSettings, parse_api, parse_checks
+from meterwise.config.users import User, parse_public_url, parse_users
 
 __all__ = [
     "_ACCOUNT_KEYS",
@@ -31,6 +32,7 @@ __all__ = [
     "EmailSettings",
     "PlanChange",
     "Settings",
+    "User",
     "find_config",
     "load_settings",
     "parse_settings",
@@ -78,6 +80,14 @@ class Settings:
     max_auth_failures: int = 20
     min_free_mb: int = 100
     retain_raw_days: int | None = None  # None: keep raw bodies and personal fields
+    users: tuple[User, ...] = ()
+    secret_key: str | None = None  # signs dashboard session cookies
+    public_url: str | None = None  # where people reach this service (links in emails)
+
+    @property
+    def dashboard_on(self) -> bool:
+        """The dashboard needs users to sign in and a key to sign their sessions."""
+        return bool(self.users) and self.secret_key is not None
 
 
 def _email(raw: Any, resolve: Any) -> EmailSettings:
@@ -109,7 +119,7 @@ def parse_settings(
     ``needed``: the accounts a command works on; other accounts are validated, but an unset
     ``env:`` secret of theirs is no error (None: every account is needed, as `serve` needs).
     """
-    known = {*SECTIONS, "accounts", "plans", "checks", "api"}
+    known = {*SECTIONS, "accounts", "plans", "checks", "api", "users"}
     unknown = set(data) - known
     if unknown:
         raise ConfigError(sorted(unknown)[0], "unknown section")
@@ -119,7 +129,7 @@ def parse_settings(
 
     catalog = load_catalog(data.get("plans", {}))
     storage = read_section("storage", data.get("storage", {}), SECTIONS["storage"])
-    server = read_section("server", data.get("server", {}), SECTIONS["server"])
+    server = read_section("server", data.get("server", {}), SECTIONS["server"], resolve)
     receiver = read_section("receiver", data.get("receiver", {}), SECTIONS["receiver"])
     reconcile = read_section("reconcile", data.get("reconcile", {}), SECTIONS["reconcile"])
     raw_accounts = data.get("accounts", [])
@@ -153,6 +163,9 @@ def parse_settings(
         port=server["port"],
         workers=server["workers"],
         threads=server["threads"],
+        users=parse_users(data.get("users", []), accounts, resolve),
+        secret_key=server["secret_key"],
+        public_url=parse_public_url(server["public_url"]),
         source=source,
     )
 

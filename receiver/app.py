@@ -24,12 +24,17 @@ def _outbox_gauge(settings: Settings) -> bytes:
         found = storage_for(settings).outbox_counts()
     except Exception:  # a gauge read at scrape time never breaks /metrics
         return b""
-    counts = {"pending": 0, "sent": 0, "failed": 0, **found}
+    kinds = {"email", "slack", "teams", "webhook"}
+    counts = {(k, s): 0 for k in kinds for s in ("pending", "sent", "failed")}
+    counts.update(found)
     lines = [
-        "# HELP meterwise_outbox_messages Alert emails in the outbox by status",
+        "# HELP meterwise_outbox_messages Alert messages in the outbox by channel kind and status",
         "# TYPE meterwise_outbox_messages gauge",
     ]
-    lines += [f'meterwise_outbox_messages{{status="{s}"}} {n}' for s, n in sorted(counts.items())]
+    lines += [
+        f'meterwise_outbox_messages{{channel="{k}",status="{s}"}} {n}'
+        for (k, s), n in sorted(counts.items())
+    ]
     return ("\n".join(lines) + "\n").encode()
 
 
@@ -51,7 +56,7 @@ def _scheduler_gauge() -> bytes:
 
 def create_app(settings: Settings | None = None, clock: Callable[[], float] = time.time) -> Flask:
     """Build the app; ``settings`` defaults to the configuration found on disk."""
-    from meterwise.receiver import api, metrics, webhooks
+    from meterwise.receiver import api, dashboard, login, metrics, webhooks
 
     settings = settings if settings is not None else load_settings()
     # An explicit instance path: Flask cannot search upward from a namespace package.
@@ -60,6 +65,8 @@ def create_app(settings: Settings | None = None, clock: Callable[[], float] = ti
     app.config["CLOCK"] = clock
     app.register_blueprint(webhooks.bp)
     app.register_blueprint(api.bp)
+    app.register_blueprint(dashboard.bp)
+    app.register_blueprint(login.bp)
 
     @app.get("/metrics")
     def metrics_view() -> ResponseReturnValue:

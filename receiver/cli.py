@@ -155,12 +155,42 @@ def simulate_command(
     click.echo(" ".join(f"{status}: {n}" for status, n in sorted(counts.items())))
 
 
+@cli.group("user")
+def user_group() -> None:
+    """Dashboard users (`[[users]]` in the config)."""
+
+
+@user_group.command("hash")
+def user_hash_command() -> None:
+    """Read a password from standard input (without echo on a terminal) and print its
+    scrypt hash for `[[users]] password_hash`.
+
+    \b
+    Example:
+        meterwise user hash            # asks twice on a terminal
+        printf '%s\\n' "$PW" | meterwise user hash
+    """
+    import sys
+
+    from meterwise.receiver.signin import hash_password
+
+    if sys.stdin.isatty():
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    else:
+        password = sys.stdin.readline().rstrip("\r\n")
+    if len(password) < 8:
+        raise click.ClickException("the password must have at least 8 characters")
+    click.echo(hash_password(password))
+
+
 def _register() -> None:
+    from meterwise.receiver.cli_channels import channels_group
     from meterwise.receiver.cli_db import db_group
     from meterwise.receiver.cli_reconcile import register
 
     register(cli)
     cli.add_command(db_group)
+    cli.add_command(channels_group)
 
 
 _register()

@@ -167,14 +167,25 @@ def reconcile_command(
     verb = "would send" if dry_run else "queued"
     for account_id, message, _ in result.queued:
         click.echo(f"{verb} {account_id}: {message.subject} -> {', '.join(message.to) or '-'}")
+    for account_id, row in result.channels:
+        click.echo(f"{verb} {account_id}: [{row.channel.partition(':')[0]}] {row.subject}")
     for d in result.deliveries:
-        click.echo(f"{d.status}: {d.subject}" + (f" ({d.error})" if d.error else ""))
+        via = "" if d.channel == "email" else f"[{d.channel.partition(':')[0]}] "
+        click.echo(f"{d.status}: {via}{d.subject}" + (f" ({d.error})" if d.error else ""))
     if not result.queued and not result.deliveries:
         click.echo("nothing to send")
     counts = db.outbox_counts()
-    click.echo("outbox: " + (", ".join(f"{n} {s}" for s, n in sorted(counts.items())) or "empty"))
-    for account_id, subject, error in db.failed_messages():
-        click.echo(f"FAILED for good: {account_id}: {subject}: {error}", err=True)
+    totals: dict[str, int] = {}
+    for (_, status), n in counts.items():
+        totals[status] = totals.get(status, 0) + n
+    click.echo("outbox: " + (", ".join(f"{n} {s}" for s, n in sorted(totals.items())) or "empty"))
+    if any(kind != "email" for kind, _ in counts):
+        click.echo(
+            "  by channel: " + ", ".join(f"{k} {n} {s}" for (k, s), n in sorted(counts.items()))
+        )
+    for account_id, channel, subject, error in db.failed_messages():
+        via = "" if channel == "email" else f"[{channel.partition(':')[0]}] "
+        click.echo(f"FAILED for good: {account_id}: {via}{subject}: {error}", err=True)
 
 
 def register(group: click.Group) -> None:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from meterwise.receiver.openapi_pages import PAGES
 from meterwise.receiver.providers import PROVIDERS
+from meterwise.receiver.webhook_schema import CHANNEL_EVENT
 
 ERROR = {"$ref": "#/components/schemas/Error"}
 
@@ -70,16 +72,41 @@ def openapi_document() -> dict[str, Any]:
         "openapi": "3.1.0",
         "info": {"title": "Meterwise", "version": "1", "description": "Usage reconciliation."},
         "components": {
-            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            "securitySchemes": {
+                "bearer": {"type": "http", "scheme": "bearer"},
+                "session": {"type": "apiKey", "in": "cookie", "name": "meterwise_session"},
+            },
             "schemas": {
                 "Error": {
                     "type": "object",
                     "required": ["error", "detail"],
                     "properties": {"error": {"type": "string"}, "detail": {"type": "string"}},
-                }
+                },
+                "ChannelEvent": CHANNEL_EVENT,
             },
         },
+        "webhooks": {
+            "channelEvent": {
+                "post": {
+                    "summary": "What Meterwise POSTs to an `alert_channels` webhook",
+                    "description": "Signed with Standard Webhooks: `webhook-id` (the outbox "
+                    "key, the same on every retry: drop repeats), `webhook-timestamp`, "
+                    "`webhook-signature: v1,<base64>`. Answer 2xx to acknowledge; 408, 429 "
+                    "(with Retry-After) and 5xx are retried for 72 hours, other 4xx never.",
+                    "requestBody": {
+                        "required": True,
+                        "content": {
+                            "application/json": {
+                                "schema": {"$ref": "#/components/schemas/ChannelEvent"}
+                            }
+                        },
+                    },
+                    "responses": {"200": {"description": "Received"}},
+                }
+            }
+        },
         "paths": {
+            **PAGES,
             "/api/accounts": {"get": _read("Accounts the token may read", [], "The accounts")},
             "/api/accounts/{account_id}/report": {
                 "get": _read(

@@ -7,7 +7,7 @@ import hashlib
 import hmac
 from dataclasses import dataclass
 
-from meterwise.config.providers import standard_key, standard_secret_problem
+from meterwise.config.providers import standard_key, standard_secret_problem, standard_signature
 
 __all__ = ["standard_key", "standard_secret_problem"]
 
@@ -76,13 +76,6 @@ def verify_jaas(
             f"signature timestamp is {abs(int(skew))} s {when}; tolerance is {tolerance_s} s",
         )
     return OK
-
-
-def standard_signature(secret: str, msg_id: str, timestamp: str, raw_body: bytes) -> str:
-    """The Standard Webhooks `v1,<base64>` value; the key is the base64 after ``whsec_``."""
-    key = standard_key(secret)
-    signed = f"{msg_id}.{timestamp}.".encode() + raw_body
-    return "v1," + base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest()).decode()
 
 
 def verify_standard(

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from meterwise.config.plans import Catalog
 from meterwise.reconciler.audit_view import comparison_dict, money
 from meterwise.reconciler.chart import burnup_svg
-from meterwise.reconciler.display import local, percent, stamp
+from meterwise.reconciler.display import day, local, percent, stamp
 from meterwise.reconciler.models import Report
 from meterwise.reconciler.projection import projected_overage
 from meterwise.reconciler.report import extra_lines, number
@@ -24,10 +26,14 @@ _ENV = Environment(
 )
 
 
-def render_html(report: Report, catalog: Catalog | None = None) -> str:
+def render_html(
+    report: Report, catalog: Catalog | None = None, dash: Mapping[str, Any] | None = None
+) -> str:
     """The report page: cards, burn-up chart, metrics, invoice, comparison, checks.
 
-    ``catalog`` gives the projected overage on the invoice card (the projected invoice's).
+    ``catalog`` gives the projected overage on the invoice card (the projected invoice's);
+    ``dash`` (the dashboard's account page) adds navigation, downloads and this cycle's
+    alert messages.
     """
     main = report.metrics[0] if report.metrics else None
     chart = ""
@@ -59,4 +65,12 @@ def render_html(report: Report, catalog: Catalog | None = None) -> str:
         extras=[ln for k, v in report.extras.items() for ln in extra_lines(k, v)],
         money=money,
         num=number,
+        dash=dash,
+    )
+
+
+def render_page(template: str, **values: Any) -> str:
+    """One of the dashboard's own pages (login, off, overview), with the display helpers."""
+    return _ENV.get_template(f"{template}.html").render(
+        money=money, num=number, day=day, stamp=stamp, **values
     )

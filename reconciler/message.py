@@ -138,9 +138,13 @@ def compose_alert(
     catalog: Catalog,
     recipients: Sequence[str],
     now: datetime,
+    link: str | None = None,
 ) -> OutgoingEmail:
-    """One email for the alerts of one pass, with the recommendation."""
+    """One email for the alerts of one pass, with the recommendation (and a link to the
+    account's dashboard page when ``[server] public_url`` is set)."""
     lines = _lines(report, alerts, options, catalog, now)
+    if link:
+        lines += ["", f"The account's page: {link}"]
     metric = next((a.metric for a in alerts if a.metric != "*"), None)
     if metric is None and alerts:  # only ingest failures: say what is wrong
         subject = f"[Meterwise] {report.account}: webhooks may be lost: {alerts[0].level}"
@@ -155,7 +159,11 @@ def compose_alert(
 
 
 def compose_final(
-    report: Report, catalog: Catalog, recipients: Sequence[str], now: datetime
+    report: Report,
+    catalog: Catalog,
+    recipients: Sequence[str],
+    now: datetime,
+    link: str | None = None,
 ) -> OutgoingEmail:
     """The end-of-cycle report with the invoice estimate, sent once when the cycle closes."""
     notes = [f"Note: {n}" for n in report.notes if n.startswith("partly observed")]
@@ -173,6 +181,8 @@ def compose_final(
     ]
     lines += [f"  {ln.description}: ${money(ln.amount)}" for ln in report.invoice.lines]
     lines.append(f"  total: ${money(report.invoice.total)}")
+    if link:
+        lines += ["", f"The account's page: {link}"]
     subject = (
         f"[Meterwise] {report.account}: cycle {day(report.cycle.start, report.timezone)} to "
         f"{day(report.cycle.end, report.timezone)} closed, "

@@ -79,9 +79,11 @@ def tick(runner: Runner) -> str:
         store.mark_run(LEASE, to_ms(now))
         for account, message, _ in result.queued:
             log.info("queued %s: %s", account, message.subject)
+        for account, row in result.channels:
+            log.info("queued %s: [%s] %s", account, row.channel, row.subject)
         for d in result.deliveries:
             (log.error if d.status == "failed" else log.info)(
-                "%s: %s%s", d.status, d.subject, f" ({d.error})" if d.error else ""
+                "%s: [%s] %s%s", d.status, d.channel, d.subject, f" ({d.error})" if d.error else ""
             )
         return "ran"
     except Exception:

@@ -1,9 +1,10 @@
 """The storage layer: every SQL statement, the connections and the schema live here.
 
-Callers use named operations (`store_delivery`, `count_first_seen`, `due_messages`, ...) on
-a `Storage`; nothing outside this package imports an engine's driver or writes SQL. SQLite
-(`storage.sqlite`, through sqlite-utils) is the embedded engine; a second engine is a
-second class with the same operations and its own SQL, chosen from `[storage]`.
+Callers use named operations (`store_delivery`, `first_seen_groups`, `due_messages`, ...)
+on a `Storage` (`storage/protocol.py`, a Protocol); nothing outside this package imports an
+engine's driver or writes SQL. SQLite (`storage.sqlite`, through sqlite-utils) is the
+embedded engine; a second engine is a second class with the same operations and its own
+SQL, chosen from `[storage]`.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from collections.abc import Sequence
 
 from meterwise.config.settings import Settings
 from meterwise.storage.errors import SchemaMismatch, StorageUnavailable, UnstorableValue
+from meterwise.storage.protocol import Storage
 from meterwise.storage.records import Entity, Parsed
 from meterwise.storage.sqlite import SqliteStorage, thread_storage
 from meterwise.storage.sqlite import files as _files
@@ -20,7 +22,8 @@ from meterwise.storage.sqlite import migrate as _migrate
 from meterwise.storage.sqlite.ingest import NORMALIZED_TABLES
 from meterwise.storage.sqlite.writer import writer_for
 
-Storage = SqliteStorage
+# mypy proves here that the SQLite engine implements every operation of `Storage`.
+_ENGINES: tuple[type[Storage], ...] = (SqliteStorage,)
 
 __all__ = [
     "NORMALIZED_TABLES",
@@ -43,8 +46,9 @@ __all__ = [
 
 def connect(
     path: str | os.PathLike[str], synchronous: str = "normal", migrate: bool = True
-) -> Storage:
-    """A new connection to the SQLite database at ``path`` (the caller closes it)."""
+) -> SqliteStorage:
+    """A new connection to the SQLite database at ``path`` (the caller closes it; tests and
+    benches reach its connection, the product's code only `Storage`'s operations)."""
     return SqliteStorage(path, synchronous, migrate)
 
 

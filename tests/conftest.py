@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import sqlite3
 import threading
 import time
@@ -134,3 +135,18 @@ def smtp() -> Iterator[SmtpServer]:
     server.start()
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def pg_server():
+    """A real PostgreSQL server started for this test run (tests/pg.py), stopped after it."""
+    from tests.pg import NoServer, start_server, stop_server
+
+    try:
+        server = start_server()
+    except NoServer as exc:
+        if os.environ.get("CI"):
+            pytest.fail(f"CI must run the PostgreSQL tests: {exc}")
+        pytest.skip(str(exc))
+    yield server
+    stop_server(server)

@@ -139,7 +139,7 @@ def test_permanent_failure_is_recorded_and_shown(db_path, smtp):
         metrics = server.session.get(server.url + "/metrics").text
     finally:
         server.server.shutdown()
-    assert 'meterwise_outbox_messages{status="failed"} 1' in metrics
+    assert 'meterwise_outbox_messages{channel="email",status="failed"} 1' in metrics
     config = db_path.parent / "c.toml"
     config.write_text(f'[storage]\npath = "{db_path}"\n')
     result = CliRunner().invoke(cli, ["reconcile", "--config", str(config)])

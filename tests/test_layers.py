@@ -55,6 +55,35 @@ def test_only_storage_speaks_to_the_database(name: str, path: Path) -> None:
     assert not drivers, f"{path.relative_to(ROOT)} imports {drivers}"
 
 
+ENGINE_ONLY = ("conn", "db", "_write", "_transaction", "_rows", "_one", "lock")
+
+
+@pytest.mark.parametrize("name,path", modules(), ids=[m for m, _ in modules()])
+def test_only_the_storage_interface_is_used(name: str, path: Path) -> None:
+    """Outside `storage/`, code calls `Storage`'s operations, never an engine's connection
+    or helpers (mypy checks the rest: callers are typed against the Protocol), and never
+    opens an engine directly with `connect`."""
+    if name.startswith("storage."):
+        return
+    tree = ast.parse(path.read_text(), str(path))
+    reached = [
+        f"{path.relative_to(ROOT)}:{node.lineno} .{node.attr}"
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Attribute)
+        and node.attr in ENGINE_ONLY
+        and isinstance(node.value, ast.Name)
+        and node.value.id in ("store", "db", "storage")
+    ]
+    opened = [
+        f"{path.relative_to(ROOT)}:{node.lineno} connect()"
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ImportFrom)
+        and node.module == "meterwise.storage"
+        and any(a.name == "connect" for a in node.names)
+    ]
+    assert not reached + opened, "\n".join(reached + opened)
+
+
 @pytest.mark.parametrize("module", PURE_CORE)
 def test_the_pure_core_reads_nothing_stored(module: str) -> None:
     targets = [t for _, t in imported(ROOT / "reconciler" / f"{module}.py")]

@@ -33,6 +33,7 @@ MIGRATIONS = [
     "0005_delivery_log",
     "0006_first_seen_rollups",
     "0007_dashboard",
+    "0008_outbox_channels",
 ]
 
 
@@ -127,7 +128,7 @@ def test_a_failed_migration_rolls_back_and_the_old_schema_works(tmp_path, monkey
     folder = tmp_path / "migrations"
     shutil.copytree(Path(migrate._folder()), folder)
     (folder / "0099_broken.sql").write_text(
-        "-- depends: 0007_dashboard\n"
+        "-- depends: 0008_outbox_channels\n"
         "CREATE TABLE half_done (x INTEGER);\n"
         "ALTER TABLE events ADD COLUMN extra TEXT;\n"
         "INSERT INTO no_such_table VALUES (1);\n"
@@ -155,7 +156,7 @@ def test_a_database_newer_than_the_code_is_refused_naming_both(tmp_path):
     conn.close()
     config = write_config(tmp_path, db)
     code, out = run("db", "upgrade", "--config", str(config))
-    assert code == 1 and "0099_from_the_future" in out and "0007_dashboard" in out
+    assert code == 1 and "0099_from_the_future" in out and "0008_outbox_channels" in out
     meterwise = Path(sys.executable).parent / "meterwise"
     serve = subprocess.run(
         [str(meterwise), "serve", "--config", str(config), "--port", "0", "--no-scheduler"],

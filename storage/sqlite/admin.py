@@ -10,14 +10,13 @@ cycles are unchanged. `rebuild_derived` leaves purged cycles as they are.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
-from meterwise.storage.records import Parsed
+from meterwise.storage.records import CycleOf, Reparse
 from meterwise.storage.sqlite import rollups
 from meterwise.storage.sqlite.base import SqliteBase
 from meterwise.storage.sqlite.ingest import (
     INSERT_SIGHTING,
-    CycleOf,
     EventRow,
     SightingRow,
     fold_rows,
@@ -36,8 +35,6 @@ _SCRUB = (
     "UPDATE custom_events SET properties = json_remove(properties, '$.name', '$.email', "
     "'$.phone') WHERE account = ? AND ts_ms < ? AND json_valid(properties)",
 )
-# A stored body re-parsed: (body, idempotency key, received at ms) -> its events ([] to skip)
-Reparse = Callable[[bytes, str, int], list[Parsed]]
 
 
 class AdminOps(SqliteBase):

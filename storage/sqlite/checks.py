@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from meterwise.storage.records import FiguresRow
 from meterwise.storage.sqlite.base import SqliteBase
-
-# (account, cycle start) -> (mau, total, lines JSON, recorded at ms, note)
-FiguresRow = tuple[int | None, str | None, str, int, str | None]
 
 
 class CheckReads(SqliteBase):

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from meterwise.storage.records import MessageRow
 from meterwise.storage.sqlite.base import SqliteBase
-
-# (subject, status, attempts, last error, created ms, sent ms, "metric rule level" keys)
-MessageRow = tuple[str, str, int, str | None, int, int | None, tuple[str, ...]]
 
 
 class DashboardOps(SqliteBase):
@@ -62,21 +60,30 @@ class DashboardOps(SqliteBase):
 
     def cycle_messages(self, account: str, cycle_start_ms: int) -> list[MessageRow]:
         """The messages queued for a cycle's alerts, oldest first, with what fired them."""
-        fired: dict[str, list[str]] = {}
+        fired: dict[str, list[str]] = {}  # outbox key of the email -> what fired it
         for key, metric, rule, level in self._rows(
             "SELECT outbox_key, metric, rule, level FROM alert_state WHERE account = ? AND "
             "cycle_start_ms = ? ORDER BY fired_at_ms",
             (account, cycle_start_ms),
         ):
             fired.setdefault(key, []).append(f"{metric} {rule} {level}")
-        if not fired:
-            return []
-        marks = ", ".join("?" for _ in fired)
-        return [
-            (s, st, int(n), err, int(c), None if sent is None else int(sent), tuple(fired[k]))
-            for k, s, st, n, err, c, sent in self._rows(
-                "SELECT key, subject, status, attempts, last_error, created_at_ms, sent_at_ms "
-                f"FROM outbox WHERE key IN ({marks}) ORDER BY created_at_ms, id",
-                list(fired),
-            )
-        ]
+        out: list[MessageRow] = []
+        for key, what in fired.items():  # the email and every channel row queued beside it
+            for s, st, n, err, c, sent, ch in self._rows(
+                "SELECT subject, status, attempts, last_error, created_at_ms, sent_at_ms, "
+                "channel FROM outbox WHERE key = ? OR (key > ? AND key < ?) ORDER BY id",
+                (key, key + "/", key + "0"),
+            ):
+                out.append(
+                    (
+                        s,
+                        st,
+                        int(n),
+                        err,
+                        int(c),
+                        None if sent is None else int(sent),
+                        tuple(what),
+                        ch,
+                    )
+                )
+        return out

@@ -13,8 +13,9 @@ import sqlite3
 from collections.abc import Iterable, Mapping
 
 from meterwise.storage.errors import StorageUnavailable
+from meterwise.storage.records import CycleOf
 from meterwise.storage.sqlite.base import SqliteBase
-from meterwise.storage.sqlite.ingest import HOUR_MS, CycleOf, fold_rows
+from meterwise.storage.sqlite.ingest import HOUR_MS, fold_rows
 
 
 def _fold_deliveries(conn: sqlite3.Connection, account: str) -> None:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import sqlite3
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 from meterwise.storage.errors import StorageUnavailable, UnstorableValue
-from meterwise.storage.records import Parsed
+from meterwise.storage.records import CycleOf, Parsed
 from meterwise.storage.sqlite import rollups
 from meterwise.storage.sqlite.base import SqliteBase
 
@@ -48,7 +48,6 @@ ON CONFLICT (account, metric, cycle_start_ms, entity) DO UPDATE SET
     first_ts_ms = min(first_ts_ms, excluded.first_ts_ms)
 """
 
-CycleOf = Callable[[int], int]  # event time (ms) -> start (ms) of the cycle that holds it
 # What the fold needs of one event and of one sighting (both with the event's receipt time).
 EventRow = tuple[str, str | None, int, int]  # (event type, session, ts, received at)
 SightingRow = tuple[str, str, int, str | None, str | None, str | None, int]

@@ -5,11 +5,8 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 
+from meterwise.storage.records import AlertKey, ChannelRow, DueMessage
 from meterwise.storage.sqlite.base import SqliteBase
-
-AlertKey = tuple[str, str, str]  # (metric, rule, level)
-# (id, key, recipients, subject, text, html, attempts) of a message due for sending
-DueMessage = tuple[int, str, tuple[str, ...], str, str, str, int]
 
 
 class OutboxOps(SqliteBase):
@@ -42,10 +39,11 @@ class OutboxOps(SqliteBase):
         keys: Sequence[AlertKey],
         message: tuple[str, Sequence[str], str, str, str],
         now_ms: int,
+        channels: Sequence[ChannelRow] = (),
     ) -> bool:
-        """In one transaction: mark the alerts fired and queue their message (key,
-        recipients, subject, text, html). False when another pass already did (the alert
-        state's primary key makes this exactly once)."""
+        """In one transaction: mark the alerts fired and queue their email (key, recipients,
+        subject, text, html) and one row per channel. False when another pass already did
+        (the alert state's primary key makes this exactly once)."""
         key, to, subject, text, html = message
         with self._transaction() as conn:
             inserted = 0
@@ -62,16 +60,22 @@ class OutboxOps(SqliteBase):
                 "'pending', ?) ON CONFLICT (key) DO NOTHING",
                 (key, account, now_ms, json.dumps(list(to)), subject, text, html, now_ms),
             )
+            conn.executemany(
+                "INSERT INTO outbox (key, account, created_at_ms, recipients, subject, "
+                "text_body, html_body, status, next_attempt_ms, channel) VALUES (?, ?, ?, '[]', "
+                "?, ?, '', 'pending', ?, ?) ON CONFLICT (key) DO NOTHING",
+                [(k, account, now_ms, sub, body, now_ms, ch) for k, ch, sub, body in channels],
+            )
         return True
 
     def due_messages(self, now_ms: int, horizon_ms: int) -> list[DueMessage]:
         """Pending messages due by ``now_ms``, or dated past ``horizon_ms`` (a wrong clock)."""
         return [
-            (int(i), k, tuple(json.loads(r)), s, t, h, int(a))
-            for i, k, r, s, t, h, a in self._rows(
-                "SELECT id, key, recipients, subject, text_body, html_body, attempts FROM outbox "
-                "WHERE status = 'pending' AND (next_attempt_ms <= ? OR next_attempt_ms > ?) "
-                "ORDER BY id",
+            (int(i), k, tuple(json.loads(r)), s, t, h, int(a), ch, int(c), acc)
+            for i, k, r, s, t, h, a, ch, c, acc in self._rows(
+                "SELECT id, key, recipients, subject, text_body, html_body, attempts, channel, "
+                "created_at_ms, account FROM outbox WHERE status = 'pending' AND "
+                "(next_attempt_ms <= ? OR next_attempt_ms > ?) ORDER BY id",
                 (now_ms, horizon_ms),
             )
         ]
@@ -110,18 +114,23 @@ class OutboxOps(SqliteBase):
             (now_ms, row_id),
         )
 
-    def outbox_counts(self) -> dict[str, int]:
-        """Messages per status (pending, sent, failed)."""
-        rows = self._rows("SELECT status, count(*) FROM outbox GROUP BY status")
-        return {s: int(n) for s, n in rows}
+    def outbox_counts(self) -> dict[tuple[str, str], int]:
+        """Messages per (channel kind: email, slack, teams, webhook; status: pending, sent,
+        failed)."""
+        rows = self._rows(
+            "SELECT CASE WHEN instr(channel, ':') > 0 THEN substr(channel, 1, "
+            "instr(channel, ':') - 1) ELSE channel END, status, count(*) FROM outbox "
+            "GROUP BY 1, 2"
+        )
+        return {(k, s): int(n) for k, s, n in rows}
 
-    def failed_messages(self) -> list[tuple[str, str, str]]:
-        """(account, subject, last error) of permanently failed messages."""
+    def failed_messages(self) -> list[tuple[str, str, str, str]]:
+        """(account, channel, subject, last error) of permanently failed messages."""
         return [
-            (a, s, e)
-            for a, s, e in self._rows(
-                "SELECT account, subject, last_error FROM outbox WHERE status = 'failed' "
-                "ORDER BY id"
+            (a, c, s, e)
+            for a, c, s, e in self._rows(
+                "SELECT account, channel, subject, last_error FROM outbox WHERE status = "
+                "'failed' ORDER BY id"
             )
         ]
 
