@@ -97,6 +97,8 @@ SECTIONS: dict[str, dict[str, Key]] = {
         "synchronous": Key("choice", "normal", choices=("normal", "full")),
         "min_free_mb": Key("int", 100, 0, 1_000_000),
         "retain_raw_days": Key("int", None, 1, 36_500),
+        "url": Key("secret"),
+        "password": Key("secret"),
     },
     "server": {
         "host": Key("host", "127.0.0.1"),

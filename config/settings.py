@@ -19,6 +19,7 @@ from meterwise.config.accounts import (
     resolve_secret,
 )
 from meterwise.config.alert_rules import AlertRules
+from meterwise.config.engine import shown, storage_url
 from meterwise.config.errors import ConfigError
 from meterwise.config.plans import Catalog, load_catalog
 from meterwise.config.schema import SECTIONS, read_section
@@ -83,6 +84,12 @@ class Settings:
     users: tuple[User, ...] = ()
     secret_key: str | None = None  # signs dashboard session cookies
     public_url: str | None = None  # where people reach this service (links in emails)
+    storage_url: str | None = None  # postgresql://...: the shared database (None: SQLite)
+
+    @property
+    def database(self) -> str:
+        """Where the data lives, for people: the SQLite file, or the URL without password."""
+        return shown(self.storage_url) if self.storage_url else str(self.storage_path)
 
     @property
     def dashboard_on(self) -> bool:
@@ -128,7 +135,7 @@ def parse_settings(
         return resolve_secret(key, value, environ)
 
     catalog = load_catalog(data.get("plans", {}))
-    storage = read_section("storage", data.get("storage", {}), SECTIONS["storage"])
+    storage = read_section("storage", data.get("storage", {}), SECTIONS["storage"], resolve)
     server = read_section("server", data.get("server", {}), SECTIONS["server"], resolve)
     receiver = read_section("receiver", data.get("receiver", {}), SECTIONS["receiver"])
     reconcile = read_section("reconcile", data.get("reconcile", {}), SECTIONS["reconcile"])
@@ -150,6 +157,7 @@ def parse_settings(
         close_grace_s=reconcile["close_grace_s"],
         scheduler=reconcile["scheduler"],
         storage_path=Path(storage["path"]),
+        storage_url=storage_url(data.get("storage", {}), storage["url"], storage["password"]),
         accounts=accounts,
         catalog=catalog,
         synchronous=storage["synchronous"],

@@ -39,7 +39,7 @@ def serve_command(
     from meterwise.storage import SchemaMismatch, upgrade
 
     settings = settings_from(config_path)
-    click.echo(f"meterwise: config {settings.source}; database {settings.storage_path}", err=True)
+    click.echo(f"meterwise: config {settings.source}; database {settings.database}", err=True)
     try:
         upgrade(settings)  # before any worker starts: refuses a newer database
     except SchemaMismatch as exc:
@@ -114,7 +114,10 @@ def check_config_command(config_path: str | None) -> None:
     """
     settings = settings_from(config_path)
     click.echo(f"config: {settings.source}")
-    click.echo(f"database: {settings.storage_path} (synchronous={settings.synchronous})")
+    click.echo(
+        f"database: {settings.database}"
+        + ("" if settings.storage_url else f" (synchronous={settings.synchronous})")
+    )
     for account in settings.accounts.values():
         click.echo(
             f"account {account.id}: {account.provider}, plan {account.plan}, "

@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from meterwise.config.settings import Settings
+from meterwise.storage import engines as _pg  # noqa: E402,I001 (after the SQLite engine)
 from meterwise.storage.errors import SchemaMismatch, StorageUnavailable, UnstorableValue
 from meterwise.storage.protocol import Storage
 from meterwise.storage.records import Entity, Parsed
@@ -22,8 +24,10 @@ from meterwise.storage.sqlite import migrate as _migrate
 from meterwise.storage.sqlite.ingest import NORMALIZED_TABLES
 from meterwise.storage.sqlite.writer import writer_for
 
-# mypy proves here that the SQLite engine implements every operation of `Storage`.
-_ENGINES: tuple[type[Storage], ...] = (SqliteStorage,)
+if TYPE_CHECKING:  # mypy proves here that each engine implements every operation of `Storage`
+    from meterwise.storage.postgres import PgStorage
+
+    _ENGINES: tuple[type[Storage], ...] = (SqliteStorage, PgStorage)
 
 __all__ = [
     "NORMALIZED_TABLES",
@@ -54,14 +58,19 @@ def connect(
 
 def open_storage(settings: Settings, migrate: bool = True) -> Storage:
     """A new connection to the configured database (the caller closes it)."""
+    if settings.storage_url:
+        return _pg.open_pg(settings.storage_url, migrate)
     return connect(settings.storage_path, settings.synchronous, migrate)
 
 
 def store_delivery(
     settings: Settings, account: str, provider: str, events: Sequence[Parsed], received_ms: int
 ) -> list[int]:
-    """Store a delivery through this process's writer (group commit); the new event ids,
-    returned only after the COMMIT that holds them."""
+    """Store a delivery; the new event ids, returned only after the COMMIT that holds them
+    (SQLite: through this process's writer, in groups; PostgreSQL: one transaction each,
+    on this process's pool)."""
+    if settings.storage_url:
+        return storage_for(settings).store_delivery(account, provider, events, received_ms)
     return writer_for(str(settings.storage_path), settings.synchronous).store(
         account, provider, events, received_ms
     )
@@ -69,24 +78,37 @@ def store_delivery(
 
 def storage_for(settings: Settings) -> Storage:
     """This process's and thread's connection to the configured database (kept open)."""
+    if settings.storage_url:
+        return _pg.thread_pg(settings.storage_url)
     return thread_storage(settings.storage_path, settings.synchronous)
 
 
 def upgrade(settings: Settings) -> list[str]:
     """Apply every pending migration (under the engine's lock); return their ids."""
+    if settings.storage_url:
+        return _pg.upgrade(settings.storage_url)
     return _migrate.upgrade(settings.storage_path)
 
 
 def migration_status(settings: Settings) -> _migrate.Status:
     """Applied, pending and unknown migrations of the configured database."""
+    if settings.storage_url:
+        return _pg.status(settings.storage_url)
     return _migrate.status(settings.storage_path)
 
 
 def integrity_problems(settings: Settings) -> list[str]:
     """The engine's integrity check ([] when sound)."""
+    if settings.storage_url:
+        return _pg.integrity_problems(settings.storage_url)
     return _files.integrity_problems(settings.storage_path)
 
 
 def backup(settings: Settings, target: str | os.PathLike[str]) -> str:
     """A consistent copy of the live database at ``target``; the copy's integrity verdict."""
+    if settings.storage_url:
+        raise SchemaMismatch(
+            "meterwise db backup copies a SQLite file; back up PostgreSQL with pg_dump "
+            "(or your provider's snapshots)"
+        )
     return _files.backup(settings.storage_path, target)

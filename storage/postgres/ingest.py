@@ -31,6 +31,11 @@ UNSTORABLE = (psycopg.errors.DataError, psycopg.errors.IntegrityError, UnicodeEn
 UNAVAILABLE = (psycopg.OperationalError, psycopg.InterfaceError, PoolTimeout, OSError)
 
 
+def _cell(value: object) -> object:
+    """A normalized row's value as this schema holds it (flags are 0/1 integers)."""
+    return int(value) if isinstance(value, bool) else value
+
+
 def insert_delivery(
     conn: psycopg.Connection,
     account: str,
@@ -70,7 +75,7 @@ def insert_delivery(
                     marks = ", ".join("%s" for _ in columns)
                     cur.executemany(
                         f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})",
-                        [(event_id, account, *r.values()) for r in rows],
+                        [(event_id, account, *map(_cell, r.values())) for r in rows],
                     )
             if ev.entities:
                 cur.executemany(

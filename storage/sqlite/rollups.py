@@ -23,11 +23,7 @@ import sqlite3
 from collections import Counter
 from collections.abc import Iterable, Sequence
 
-HOUR_MS = 3_600_000
-DAY_MS = 86_400_000
-# One entity's bucket keys: (first ts, first session, user id if any, email domain).
-State = tuple[int, str, str | None, str]
-Key = tuple[str, int, str]  # (metric, cycle start, entity)
+from meterwise.storage.buckets import DAY_MS, HOUR_MS, Key, State, bucket_deltas
 
 _BUCKET_COLUMNS = (
     "coalesce(session_id, ''), CASE WHEN user_id IS NOT NULL AND user_id != '' "
@@ -86,22 +82,7 @@ def move(
     conn: sqlite3.Connection, account: str, before: dict[Key, State], after: dict[Key, State]
 ) -> None:
     """Move each entity whose state changed from its old buckets to its new ones."""
-    hours: Counter[tuple[object, ...]] = Counter()
-    sessions: Counter[tuple[object, ...]] = Counter()
-    users: Counter[tuple[object, ...]] = Counter()
-    for key, new in after.items():
-        old = before.get(key)
-        if old == new:
-            continue
-        metric, cycle, _ = key
-        for state, sign in ((old, -1), (new, 1)):
-            if state is None:
-                continue
-            ts, session, user, domain = state
-            hours[metric, cycle, (ts - cycle) // HOUR_MS] += sign
-            sessions[metric, cycle, session, user is not None, domain] += sign
-            if user is not None:
-                users[metric, cycle, user, domain] += sign
+    hours, sessions, users = bucket_deltas(before, after)
     _add(conn, "first_seen_hours", ("hour",), account, hours)
     _add(conn, "first_seen_sessions", ("session_id", "has_user", "domain"), account, sessions)
     _add(conn, "first_seen_users", ("user_id", "domain"), account, users)
