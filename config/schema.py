@@ -107,6 +107,7 @@ SECTIONS: dict[str, dict[str, Key]] = {
         "threads": Key("int", 8, 1, 256),
         "secret_key": Key("secret", min_length=32),
         "public_url": Key("str"),
+        "forwarded_allow_ips": Key("str"),
     },
     "receiver": {
         "max_body_bytes": Key("int", 1 << 20, 1, 64 << 20),

@@ -24,7 +24,7 @@ from meterwise.config.errors import ConfigError
 from meterwise.config.plans import Catalog, load_catalog
 from meterwise.config.schema import SECTIONS, read_section
 from meterwise.config.sections import ApiSettings, CheckSettings, parse_api, parse_checks
-from meterwise.config.users import User, parse_public_url, parse_users
+from meterwise.config.users import User, parse_proxies, parse_public_url, parse_users
 
 __all__ = [
     "_ACCOUNT_KEYS",
@@ -85,6 +85,7 @@ class Settings:
     secret_key: str | None = None  # signs dashboard session cookies
     public_url: str | None = None  # where people reach this service (links in emails)
     storage_url: str | None = None  # postgresql://...: the shared database (None: SQLite)
+    forwarded_allow_ips: tuple[Any, ...] = ()  # proxies whose X-Forwarded-* are trusted
 
     @property
     def database(self) -> str:
@@ -174,6 +175,7 @@ def parse_settings(
         users=parse_users(data.get("users", []), accounts, resolve),
         secret_key=server["secret_key"],
         public_url=parse_public_url(server["public_url"]),
+        forwarded_allow_ips=parse_proxies(server["forwarded_allow_ips"]),
         source=source,
     )
 

@@ -7,6 +7,7 @@ A user has a name, a password hash (werkzeug's ``scrypt:`` or ``pbkdf2:`` format
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
@@ -81,3 +82,19 @@ def parse_public_url(value: Any) -> str | None:
     if parts.query or parts.fragment:
         raise ConfigError("server.public_url", "must not have a query or fragment")
     return str(value).rstrip("/")
+
+
+def parse_proxies(value: Any) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    """`[server] forwarded_allow_ips`: comma-separated addresses or networks of the proxies
+    whose X-Forwarded-* headers are trusted (e.g. "127.0.0.1, 10.0.0.0/8")."""
+    if value is None:
+        return ()
+    out = []
+    for part in str(value).split(","):
+        try:
+            out.append(ipaddress.ip_network(part.strip(), strict=False))
+        except ValueError:
+            raise ConfigError(
+                "server.forwarded_allow_ips", f"not an address or network: {part.strip()!r}"
+            ) from None
+    return tuple(out)

@@ -13,6 +13,7 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from meterwise.config.settings import Settings, load_settings
 from meterwise.receiver import runtime
+from meterwise.receiver.proxies import TrustedProxies
 from meterwise.storage import storage_for
 
 access_log = logging.getLogger("meterwise.access")
@@ -67,6 +68,8 @@ def create_app(settings: Settings | None = None, clock: Callable[[], float] = ti
     app.register_blueprint(api.bp)
     app.register_blueprint(dashboard.bp)
     app.register_blueprint(login.bp)
+    if settings.forwarded_allow_ips:
+        app.wsgi_app = TrustedProxies(app.wsgi_app, settings.forwarded_allow_ips)  # type: ignore[method-assign]
 
     @app.get("/metrics")
     def metrics_view() -> ResponseReturnValue:

@@ -7,6 +7,7 @@ import os
 import sqlite3
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,7 @@ from meterwise.config.settings import Settings, parse_settings
 from meterwise.receiver import create_app
 from meterwise.receiver.testing import APP_ID, signed
 from meterwise.reconciler.fold import fold_pending
-from meterwise.storage import connect
+from meterwise.storage import open_storage
 from tests.smtp import SmtpServer
 
 logging.getLogger("werkzeug").setLevel(logging.WARNING)
@@ -53,9 +54,42 @@ def db_path(tmp_path: Path) -> Path:
     return tmp_path / "meterwise.db"
 
 
+def config_like(settings: Settings, **account: Any) -> dict[str, Any]:
+    """`base_config` on the same storage as ``settings`` (its SQLite file or its database)."""
+    doc = base_config(settings.storage_path, **account)
+    if settings.storage_url:
+        doc["storage"] = {"url": settings.storage_url}
+    return doc
+
+
+def storage_toml(settings: Settings) -> str:
+    """The `[storage]` key that reaches the same storage as ``settings`` (for config files)."""
+    if settings.storage_url:
+        return f'url = "{settings.storage_url}"'
+    return f'path = "{settings.storage_path}"'
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """A test module that sets ``ENGINES = ("sqlite", "postgresql")`` runs every test that
+    uses the `engine` fixture (through `settings` and `live`) on both engines."""
+    if "engine" in metafunc.fixturenames:
+        engines = getattr(metafunc.module, "ENGINES", ("sqlite",))
+        if metafunc.definition.get_closest_marker("sqlite_only"):
+            engines = ("sqlite",)
+        metafunc.parametrize("engine", engines, indirect=False)
+
+
 @pytest.fixture
-def settings(db_path: Path) -> Settings:
-    return parse_settings(base_config(db_path), {"ACME_WHSEC_2": SECOND_SECRET}, "test")
+def settings(db_path: Path, engine: str, request: pytest.FixtureRequest) -> Iterator[Settings]:
+    doc = base_config(db_path)
+    if engine == "postgresql":
+        server = request.getfixturevalue("pg_server")
+        doc["storage"] = {"url": server.create_database(f"t_{uuid.uuid4().hex[:16]}")}
+    yield parse_settings(doc, {"ACME_WHSEC_2": SECOND_SECRET}, "test")
+    if engine == "postgresql":
+        from meterwise.storage.postgres.connection import close_pools
+
+        close_pools()  # this test's database is never used again
 
 
 class Clock:
@@ -74,7 +108,7 @@ class LiveServer:
     def __init__(self, settings: Settings, clock: Clock) -> None:
         self.settings = settings
         try:
-            connect(settings.storage_path).conn.close()  # as `meterwise serve` does at start
+            open_storage(settings).close()  # as `meterwise serve` does at start
         except OSError:
             pass  # the health test wants an unopenable path
         self.app = create_app(settings, clock=clock)
@@ -99,11 +133,17 @@ class LiveServer:
 
     def query(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
         """Read the database as a report does: what is queued is folded first."""
-        store = connect(self.settings.storage_path)
+        store = open_storage(self.settings)
         try:
             fold_pending(store, self.settings)
         finally:
             store.close()
+        if self.settings.storage_url:
+            import psycopg
+
+            with psycopg.connect(self.settings.storage_url) as pg:
+                rows = pg.execute(sql.replace("?", "%s"), params).fetchall()
+            return [tuple(r) for r in rows]
         conn = sqlite3.connect(self.settings.storage_path)
         try:
             return conn.execute(sql, params).fetchall()
@@ -112,6 +152,12 @@ class LiveServer:
 
     def count(self, table: str = "events") -> int:
         return int(self.query(f"SELECT count(*) FROM {table}")[0][0])
+
+
+@pytest.fixture
+def engine() -> str:
+    """The storage engine of `settings` (parametrized per module: see pytest_generate_tests)."""
+    return "sqlite"
 
 
 @pytest.fixture

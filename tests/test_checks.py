@@ -13,8 +13,10 @@ from meterwise.receiver.cli import cli
 from meterwise.receiver.testing import Meeting, envelope
 from meterwise.reconciler.checks import silences
 from meterwise.reconciler.reconcile import compute_report
-from meterwise.storage import connect
-from tests.conftest import SECRET
+from meterwise.storage import open_storage
+from tests.conftest import SECRET, storage_toml
+
+ENGINES = ("sqlite", "postgresql")  # the tests using `settings`/`live` run on both engines
 
 START = datetime(2026, 3, 8, tzinfo=UTC)
 NOW = START + timedelta(days=5, hours=18)  # 2026-03-13 18:00
@@ -74,7 +76,7 @@ def build_scenario(live, clock):
 
 
 def checks_of(live, at=NOW):
-    report = compute_report(connect(live.settings.storage_path), live.settings, "acme", at)
+    report = compute_report(open_storage(live.settings), live.settings, "acme", at)
     return {c.code: c for c in report.checks}, report
 
 
@@ -99,7 +101,7 @@ def test_every_check_finds_its_case_and_only_it(scenario):
 def test_rebuild_keeps_the_sessions_that_had_usage(scenario):
     from meterwise.receiver.rebuild import rebuild
 
-    db = connect(scenario.settings.storage_path)
+    db = open_storage(scenario.settings)
     rebuild(db, scenario.settings, "acme")
     found, _ = checks_of(scenario)
     assert found["usage_missing"].examples == ("session lost: 2 joined",)
@@ -113,9 +115,9 @@ def test_before_the_grace_period_nothing_is_flagged(scenario):
 
 def test_provider_figures_are_compared_with_likely_causes(scenario, tmp_path):
     config = tmp_path / "meterwise.toml"
-    db = scenario.settings.storage_path
     config.write_text(
-        f'[storage]\npath = "{db}"\n[[accounts]]\nid = "acme"\nprovider = "jaas"\n'
+        f"[storage]\n{storage_toml(scenario.settings)}\n"
+        '[[accounts]]\nid = "acme"\nprovider = "jaas"\n'
         f'plan = "jaas-basic"\ncycle_anchor = "2026-03-08"\nwebhook_secrets = ["{SECRET}"]\n'
     )
     run = CliRunner().invoke(
@@ -162,7 +164,7 @@ def test_provider_figures_are_compared_with_likely_causes(scenario, tmp_path):
 def test_export_devices_is_the_audit_trail_of_the_mau(scenario, tmp_path):
     config = tmp_path / "meterwise.toml"
     config.write_text(
-        f'[storage]\npath = "{scenario.settings.storage_path}"\n[[accounts]]\nid = "acme"\n'
+        f'[storage]\n{storage_toml(scenario.settings)}\n[[accounts]]\nid = "acme"\n'
         f'provider = "jaas"\nplan = "jaas-basic"\ncycle_anchor = "2026-03-08"\n'
         f'webhook_secrets = ["{SECRET}"]\n'
     )

@@ -226,6 +226,10 @@ def test_user_hash_reads_standard_input_and_prints_a_hash_that_verifies():
         (lambda d: d["users"].append(dict(d["users"][0])), "users.finance.name"),
         (lambda d: d["server"].update(secret_key="short"), "server.secret_key"),
         (lambda d: d["server"].update(public_url="ftp://x"), "server.public_url"),
+        (
+            lambda d: d["server"].update(forwarded_allow_ips="10.0.0.1, nope"),
+            "server.forwarded_allow_ips",
+        ),
     ],
 )
 def test_bad_dashboard_config_fails_naming_the_key(db_path, change, key):
@@ -305,3 +309,35 @@ def test_no_input_gets_a_500_from_the_dashboard(site):
             assert answer.status_code < 500, answer.text
 
     probe()
+
+
+@pytest.mark.parametrize("trusted", [True, False])
+def test_forwarded_for_is_trusted_only_from_the_configured_proxies(db_path, clock, trusted):
+    """Behind a proxy listed in `forwarded_allow_ips`, the sign-in limit counts the client's
+    address from X-Forwarded-For; from anyone else the header is ignored."""
+    live = start_site(db_path, clock, **({"forwarded_allow_ips": "127.0.0.1"} if trusted else {}))
+    try:
+        for i in range(5):  # five names, one client address behind the proxy
+            session = requests.Session()
+            form = session.get(f"{live.url}/login", timeout=30).text
+            answer = session.post(
+                f"{live.url}/login",
+                data={"name": f"n{i}", "password": "wrong-one", "csrf_token": csrf_of(form)},
+                headers={"X-Forwarded-For": "203.0.113.5"},
+                allow_redirects=False,
+                timeout=30,
+            )
+            assert answer.status_code == 401
+        other = requests.Session()
+        form = other.get(f"{live.url}/login", timeout=30).text
+        answer = other.post(
+            f"{live.url}/login",
+            data={"name": "finance", "password": PASSWORDS["finance"], "csrf_token": csrf_of(form)},
+            headers={"X-Forwarded-For": "198.51.100.7"},
+            allow_redirects=False,
+            timeout=30,
+        )
+        # trusted: another client, not limited; untrusted: every request is 127.0.0.1's
+        assert answer.status_code == (303 if trusted else 429)
+    finally:
+        live.server.shutdown()

@@ -63,12 +63,21 @@ envelopes = st.fixed_dictionaries(
 )
 
 
+_APPS: dict[object, object] = {}
+
+
 def _app(tmp_path_factory):
+    """One app (and database) per test run: a fresh migrated database per example made the
+    fuzzing slow, and a status check needs no empty database (duplicates answer 200)."""
     from meterwise.config.settings import parse_settings
     from tests.conftest import base_config
 
-    path = tmp_path_factory.mktemp("fuzz") / "fuzz.db"
-    return create_app(parse_settings(base_config(path, app_id=None), {"ACME_WHSEC_2": "x"}, "t"))
+    key = id(tmp_path_factory)
+    if key not in _APPS:
+        path = tmp_path_factory.mktemp("fuzz") / "fuzz.db"
+        settings = parse_settings(base_config(path, app_id=None), {"ACME_WHSEC_2": "x"}, "t")
+        _APPS[key] = create_app(settings)
+    return _APPS[key]
 
 
 @settings(
@@ -111,6 +120,13 @@ def test_arbitrary_bytes_and_headers_never_get_a_500(
 
 
 def _providers_app(tmp_path_factory):
+    if "providers" in _APPS:
+        return _APPS["providers"]
+    _APPS["providers"] = app = _make_providers_app(tmp_path_factory)
+    return app
+
+
+def _make_providers_app(tmp_path_factory):
     from meterwise.config.settings import parse_settings
     from tests.traffic import EVENTS_SECRET
 

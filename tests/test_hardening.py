@@ -15,7 +15,7 @@ import requests
 from meterwise.config.errors import ConfigError
 from meterwise.config.settings import parse_settings
 from meterwise.receiver.testing import envelope, signed
-from tests.conftest import SECOND_SECRET, SECRET, Clock, LiveServer, base_config
+from tests.conftest import SECOND_SECRET, SECRET, Clock, LiveServer, base_config, storage_toml
 from tests.traffic import (
     EVENTS_SECRET,
     WLL_SECRET,
@@ -24,6 +24,8 @@ from tests.traffic import (
     cc_message,
     standard_headers,
 )
+
+ENGINES = ("sqlite", "postgresql")  # the tests using `settings`/`live` run on both engines
 
 NOW = datetime.now(UTC)
 
@@ -226,9 +228,9 @@ def test_unsigned_duplicate_is_counted_apart_and_never_as_a_duplicate(live):
     reasons = dict(live.query("SELECT reason, sum(count) FROM delivery_counts GROUP BY reason"))
     assert reasons == {"duplicate_unverified": 3}
     from meterwise.reconciler.reconcile import compute_report
-    from meterwise.storage import connect
+    from meterwise.storage import open_storage
 
-    db = connect(live.settings.storage_path)
+    db = open_storage(live.settings)
     report = compute_report(db, live.settings, "acme", NOW)
     duplicates = next(c for c in report.checks if c.code == "duplicates")
     assert duplicates.count == 0
@@ -268,6 +270,7 @@ def test_batch_elements_do_not_collide_with_single_event_keys(multi):
 
 
 # 7, 8. The database removed, replaced or corrupted under the server; health tells.
+@pytest.mark.sqlite_only  # a SQLite file's failure
 def test_a_removed_database_is_503_never_acknowledged(live):
     assert live.send(usage("before")).json()["status"] == "stored"
     for suffix in ("", "-wal", "-shm"):
@@ -281,6 +284,7 @@ def test_a_removed_database_is_503_never_acknowledged(live):
     assert not live.settings.storage_path.exists()  # never silently recreated
 
 
+@pytest.mark.sqlite_only  # a SQLite file's failure
 def test_a_replaced_database_is_503(live, tmp_path):
     assert live.send(usage("before")).json()["status"] == "stored"
     other = tmp_path / "other.db"
@@ -292,6 +296,7 @@ def test_a_replaced_database_is_503(live, tmp_path):
     assert requests.get(live.url + "/healthz", timeout=5).status_code == 503
 
 
+@pytest.mark.sqlite_only  # a SQLite file's failure
 def test_a_corrupted_header_is_503(live):
     assert live.send(usage("before")).json()["status"] == "stored"
     with open(live.settings.storage_path, "r+b") as f:
@@ -547,7 +552,8 @@ def test_exported_devices_cannot_inject_formulas(live, tmp_path):
         live.send(envelope("USAGE", ts + i, [{"deviceId": device, "userId": "\tuser"}]))
     config = tmp_path / "m.toml"
     config.write_text(
-        f'[storage]\npath = "{live.settings.storage_path}"\n[[accounts]]\nid = "acme"\n'
+        f"[storage]\n{storage_toml(live.settings)}\n"
+        '[[accounts]]\nid = "acme"\n'
         f'provider = "jaas"\nplan = "jaas-basic"\ncycle_anchor = "2026-03-08"\n'
         f'webhook_secrets = ["{SECRET}"]\n'
     )

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import multiprocessing
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import psycopg
@@ -550,3 +551,36 @@ def test_db_copy_moves_a_sqlite_installation_resumably_and_idempotently(
     with psycopg.connect(url) as conn:
         events = conn.execute("SELECT count(*), count(DISTINCT idempotency_key) FROM events")
         assert events.fetchone() == (stored, stored)  # each event once
+
+
+def _hold_lease(url: str) -> None:
+    store = PgStorage(url)
+    assert store.acquire_lease("scheduler", "host-x:1:aa", 1_000, 30)
+    time.sleep(60)  # killed before this ends
+
+
+def test_a_dead_holders_lease_is_taken_over_at_once(pg_url):
+    """The holder's process dies (SIGKILL) with 30 s left on its lease: its liveness lock
+    went with its session, so the standby takes the lease at its next try."""
+    import os
+    import signal
+
+    migrate.upgrade(pg_url)
+    ctx = multiprocessing.get_context("spawn")
+    holder = ctx.Process(target=_hold_lease, args=(pg_url,))
+    holder.start()
+    standby = PgStorage(pg_url)
+    deadline = time.monotonic() + 30
+    while standby.last_run_ms("scheduler") == 0 and not standby._one(
+        "SELECT 1 FROM leases WHERE name = 'scheduler'"
+    ):
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    time.sleep(0.5)  # the holder has taken its liveness lock
+    assert not standby.acquire_lease("scheduler", "host-y:2:bb", 2_000, 30)  # alive: refused
+    os.kill(holder.pid, signal.SIGKILL)
+    holder.join(10)
+    deadline = time.monotonic() + 10
+    while not standby.acquire_lease("scheduler", "host-y:2:bb", 3_000, 30):  # 28 s left
+        assert time.monotonic() < deadline, "the dead holder's lease was not taken over"
+        time.sleep(0.1)

@@ -29,12 +29,13 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def write_config(tmp_path: Path, extra: str = "") -> Path:
+def write_config(tmp_path: Path, extra: str = "", storage: str | None = None) -> Path:
     path = tmp_path / "meterwise.toml"
+    tmp_path.mkdir(parents=True, exist_ok=True)
     path.write_text(
         f"""
 [storage]
-path = "{tmp_path / "serve.db"}"
+{storage or f'path = "{tmp_path / "serve.db"}"'}
 {extra}
 
 [[accounts]]
@@ -52,7 +53,12 @@ class Server:
     """A `meterwise serve` process in its own session (so SIGKILL reaches every worker)."""
 
     def __init__(
-        self, tmp_path: Path, workers: int = 2, extra: str = "", cwd: Path | None = None
+        self,
+        tmp_path: Path,
+        workers: int = 2,
+        extra: str = "",
+        cwd: Path | None = None,
+        storage: str | None = None,
     ) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -65,7 +71,7 @@ class Server:
                 str(METERWISE),
                 "serve",
                 "--config",
-                str(write_config(tmp_path, extra)),
+                str(write_config(tmp_path, extra, storage)),
                 "--port",
                 str(self.port),
                 "--workers",

@@ -12,6 +12,8 @@ from meterwise.receiver.testing import APP_ID, CUSTOMER_ID, envelope, signed
 from tests.conftest import SECOND_SECRET, SECRET
 from tests.test_verify import VECTOR_BODY, VECTOR_HEADER, VECTOR_SECRET
 
+ENGINES = ("sqlite", "postgresql")  # the tests using `settings`/`live` run on both engines
+
 NOW_MS = int(time.time() * 1000)
 
 
@@ -31,12 +33,12 @@ def usage(*devices, ts=NOW_MS, key=None, session="s1"):
 
 def test_documentation_vector_is_stored_over_http(live, clock, settings):
     from meterwise.config.settings import parse_settings
-    from tests.conftest import base_config
+    from tests.conftest import config_like
 
     clock.fixed = 1632490062.0
     live.app.config["SETTINGS"] = parse_settings(
-        base_config(
-            settings.storage_path,
+        config_like(
+            settings,
             webhook_secrets=[VECTOR_SECRET],
             app_id="vpaas-magic-cookie-96f0941768964ab380ed0fbada7a502f",
         ),

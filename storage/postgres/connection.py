@@ -4,6 +4,7 @@ restart costs the requests during the outage (503) and nothing after it."""
 
 from __future__ import annotations
 
+import atexit
 import os
 import threading
 
@@ -27,7 +28,7 @@ def pool_for(url: str, max_size: int = 8) -> ConnectionPool:
             max_size=max_size,
             kwargs={"options": f"-c statement_timeout={STATEMENT_TIMEOUT_MS}"},
             check=ConnectionPool.check_connection,
-            timeout=10,
+            timeout=3,  # a request waits this long for a connection, then answers 503
             reconnect_timeout=0,  # keep trying to reconnect for as long as it takes
             open=False,
             name=f"meterwise-{pid}",
@@ -37,6 +38,7 @@ def pool_for(url: str, max_size: int = 8) -> ConnectionPool:
         return pool
 
 
+@atexit.register
 def close_pools() -> None:
     """Close this process's pools (tests; a worker's exit closes them anyway)."""
     with _guard:

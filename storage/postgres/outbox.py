@@ -7,8 +7,14 @@ UPDATE, so one host sends a message; the lease is an upsert guarded by holder an
 
 from __future__ import annotations
 
+import atexit
 import json
+import os
+import threading
 from collections.abc import Sequence
+from typing import Any
+
+import psycopg
 
 from meterwise.storage.postgres.base import PgBase
 from meterwise.storage.records import AlertKey, ChannelRow, DueMessage
@@ -141,22 +147,36 @@ class PgOutboxOps(PgBase):
         ]
 
     def acquire_lease(self, name: str, holder: str, now_ms: int, ttl_s: int) -> bool:
-        """Take or renew the named lease; False while another holder's lease is live."""
-        return bool(
-            self._exec(
-                "INSERT INTO leases (name, holder, expires_ms) VALUES (%s, %s, %s) "
-                "ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, "
-                "expires_ms = excluded.expires_ms WHERE leases.holder = excluded.holder "
-                "OR leases.expires_ms <= %s OR leases.expires_ms > excluded.expires_ms",
-                (name, holder, now_ms + ttl_s * 1000, now_ms),
-            )
+        """Take or renew the named lease; False while another holder's lease is live.
+
+        As on SQLite, the lease row decides (a holder that hangs loses it after ``ttl_s``).
+        On PostgreSQL a holder also keeps a session holding an advisory lock named after
+        it; when that session is gone (its process died), the lease is taken over at once,
+        at the standby's next tick, instead of after the lease runs out."""
+        row = self._one("SELECT holder, expires_ms FROM leases WHERE name = %s", (name,))
+        takeover = ""
+        if row is not None and row[0] != holder and int(row[1]) > now_ms and _gone(self, row[0]):
+            takeover = " OR leases.holder = %s"
+        params: tuple[object, ...] = (name, holder, now_ms + ttl_s * 1000, now_ms)
+        if takeover:
+            params += (row[0],)  # type: ignore[index]
+        taken = self._exec(
+            "INSERT INTO leases (name, holder, expires_ms) VALUES (%s, %s, %s) "
+            "ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, "
+            "expires_ms = excluded.expires_ms WHERE leases.holder = excluded.holder "
+            f"OR leases.expires_ms <= %s OR leases.expires_ms > excluded.expires_ms{takeover}",
+            params,
         )
+        if taken:
+            _hold(self, holder)
+        return bool(taken)
 
     def release_lease(self, name: str, holder: str) -> None:
         """Give the lease up at once (on a clean stop)."""
         self._exec(
             "UPDATE leases SET expires_ms = 0 WHERE name = %s AND holder = %s", (name, holder)
         )
+        _drop(self, holder)
 
     def last_run_ms(self, name: str) -> int:
         """When the lease's job last completed (0 if never)."""
@@ -166,3 +186,60 @@ class PgOutboxOps(PgBase):
     def mark_run(self, name: str, now_ms: int) -> None:
         """Record a completed run."""
         self._exec("UPDATE leases SET last_run_ms = %s WHERE name = %s", (now_ms, name))
+
+
+# holder -> the session holding its liveness lock (one per holder in this process)
+_alive: dict[tuple[int, str, str], psycopg.Connection[Any]] = {}
+_alive_guard = threading.Lock()
+
+
+@atexit.register
+def _let_go() -> None:
+    """Close the liveness sessions at exit (their locks would go with the process anyway)."""
+    with _alive_guard:
+        for conn in _alive.values():
+            conn.close()
+        _alive.clear()
+
+
+def _key(holder: str) -> str:
+    return f"meterwise-lease-holder:{holder}"
+
+
+def _hold(store: PgOutboxOps, holder: str) -> None:
+    """Keep a session holding ``holder``'s advisory lock for as long as this process lives."""
+    url = getattr(store, "url", "")
+    key = (os.getpid(), url, holder)
+    with _alive_guard:
+        conn = _alive.get(key)
+        if conn is not None and not conn.closed and not conn.broken:
+            return
+        try:
+            conn = psycopg.connect(url, autocommit=True, connect_timeout=5)
+            conn.execute("SELECT pg_advisory_lock(hashtext(%s))", (_key(holder),))
+        except psycopg.Error:
+            return  # no liveness lock: the lease row's expiry still applies
+        _alive[key] = conn
+
+
+def _drop(store: PgOutboxOps, holder: str) -> None:
+    with _alive_guard:
+        conn = _alive.pop((os.getpid(), getattr(store, "url", ""), holder), None)
+    if conn is not None:
+        conn.close()
+
+
+def _gone(store: PgOutboxOps, holder: str) -> bool:
+    """True when ``holder``'s liveness lock is free (its session, so its process, is gone):
+    tried from another session and let go at once."""
+    try:
+        with store.pool.connection() as conn:
+            row = conn.execute(
+                "SELECT pg_try_advisory_lock(hashtext(%s))", (_key(holder),)
+            ).fetchone()
+            free = bool(row and row[0])
+            if free:
+                conn.execute("SELECT pg_advisory_unlock(hashtext(%s))", (_key(holder),))
+    except psycopg.Error:
+        return False
+    return free
