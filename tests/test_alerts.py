@@ -10,16 +10,20 @@ from meterwise.config.settings import parse_settings
 from meterwise.receiver.testing import Meeting
 from meterwise.reconciler.job import run_reconciliation
 from meterwise.reconciler.mailer import SmtpMailer
-from meterwise.storage import connect
-from tests.conftest import SECOND_SECRET, LiveServer, base_config
+from meterwise.storage import connect, open_storage
+from tests.conftest import SECOND_SECRET, LiveServer, base_config, config_like, storage_toml
+
+ENGINES = ("sqlite", "postgresql")  # the tests using `settings`/`live` run on both engines
 
 START = datetime(2026, 3, 8, tzinfo=UTC)
 
 
-def make_settings(db_path, smtp_port, **account):
+def make_settings(db_path, smtp_port, storage=None, **account):
     doc = base_config(
         db_path, plan="small", alert_emails=["ops@example.com", "cfo@example.com"], **account
     )
+    if storage:
+        doc["storage"] = storage
     doc["plans"] = {
         "small": {
             "extends": "jaas-basic",
@@ -47,8 +51,9 @@ def post_devices(live: LiveServer, day: int, devices: list[str], session: str) -
 
 
 @pytest.fixture
-def live_small(db_path, clock, smtp):
-    settings = make_settings(db_path, smtp.port)
+def live_small(settings, clock, smtp):
+    storage = config_like(settings)["storage"]  # the engine under test
+    settings = make_settings(settings.storage_path, smtp.port, storage=storage)
     server = LiveServer(settings, clock)
     server.thread.start()
     yield server
@@ -58,7 +63,7 @@ def live_small(db_path, clock, smtp):
 def test_threshold_email_arrives_with_subject_parts_and_figures(live_small, smtp):
     post_devices(live_small, 1, [f"d{i}" for i in range(19)], "m1")  # 19 of 20 = 95%
     settings = live_small.settings
-    db = connect(settings.storage_path)
+    db = open_storage(settings)
     now = START + timedelta(days=2)
     result = run_reconciliation(db, settings, SmtpMailer(settings.email), now)
     assert [d.status for d in result.deliveries] == ["sent"]
@@ -78,7 +83,7 @@ def test_threshold_email_arrives_with_subject_parts_and_figures(live_small, smtp
     # A second pass, and a restart, never repeat it.
     run_reconciliation(db, settings, SmtpMailer(settings.email), now + timedelta(hours=1))
     run_reconciliation(
-        connect(settings.storage_path),
+        open_storage(settings),
         settings,
         SmtpMailer(settings.email),
         now + timedelta(hours=2),
@@ -89,7 +94,7 @@ def test_threshold_email_arrives_with_subject_parts_and_figures(live_small, smtp
 def test_smtp_down_then_up_delivers_exactly_once(live_small, smtp):
     post_devices(live_small, 1, [f"d{i}" for i in range(12)], "m1")  # 60%
     settings = live_small.settings
-    db = connect(settings.storage_path)
+    db = open_storage(settings)
     smtp.stop()
     now = START + timedelta(days=2)
     t0 = now.timestamp()  # delivery runs on its own clock: here, one the test moves
@@ -99,7 +104,7 @@ def test_smtp_down_then_up_delivers_exactly_once(live_small, smtp):
 
     first = run_reconciliation(db, settings, SmtpMailer(settings.email), now, clock=at(0))
     assert [d.status for d in first.deliveries] == ["retrying"]
-    assert db.conn.execute("SELECT status, attempts FROM outbox").fetchall() == [("pending", 1)]
+    assert live_small.query("SELECT status, attempts FROM outbox") == [("pending", 1)]
     smtp.start()
     early = run_reconciliation(
         db, settings, SmtpMailer(settings.email), now + timedelta(seconds=30), clock=at(30)
@@ -122,7 +127,7 @@ def test_permanent_failure_is_recorded_and_shown(db_path, smtp):
     from meterwise.receiver.cli import cli
 
     settings = make_settings(db_path, smtp.port)
-    db = connect(settings.storage_path)
+    db = open_storage(settings)
     from meterwise.reconciler.mailer import MemoryMailer, OutgoingEmail, PermanentFailure
     from meterwise.reconciler.outbox import deliver, queued
 
@@ -151,7 +156,7 @@ def test_several_levels_at_once_make_one_email_naming_the_highest(live_small, sm
     post_devices(live_small, 1, [f"d{i}" for i in range(21)], "m1")  # 105%: all four levels
     settings = live_small.settings
     run_reconciliation(
-        connect(settings.storage_path),
+        open_storage(settings),
         settings,
         SmtpMailer(settings.email),
         START + timedelta(days=2),
@@ -165,7 +170,7 @@ def test_several_levels_at_once_make_one_email_naming_the_highest(live_small, sm
 
 def test_a_new_cycle_rearms_the_rules(live_small, smtp):
     settings = live_small.settings
-    db = connect(settings.storage_path)
+    db = open_storage(settings)
     post_devices(live_small, 1, [f"d{i}" for i in range(11)], "m1")
     run_reconciliation(db, settings, SmtpMailer(settings.email), START + timedelta(days=2))
     post_devices(live_small, 32, [f"d{i}" for i in range(11)], "m2")  # next cycle, same devices
@@ -186,7 +191,7 @@ def test_dry_run_changes_nothing(live_small, smtp, tmp_path):
     config = tmp_path / "c.toml"
     config.write_text(f"""
 [storage]
-path = "{live_small.settings.storage_path}"
+{storage_toml(live_small.settings)}
 [email]
 host = "127.0.0.1"
 port = {smtp.port}

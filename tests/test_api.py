@@ -15,8 +15,10 @@ from meterwise.receiver.cli import cli
 from meterwise.receiver.testing import Meeting
 from meterwise.reconciler.reconcile import compute_report
 from meterwise.reconciler.report import report_to_dict
-from meterwise.storage import connect
-from tests.conftest import SECOND_SECRET, LiveServer, base_config
+from meterwise.storage import open_storage
+from tests.conftest import SECOND_SECRET, LiveServer, base_config, config_like, storage_toml
+
+ENGINES = ("sqlite", "postgresql")  # the tests using `settings`/`live` run on both engines
 
 JWT_SECRET = "test-jwt-secret-0123456789abcdef0123"
 START = datetime(2026, 3, 8, tzinfo=UTC)
@@ -31,9 +33,11 @@ def api_config(db_path, **extra):
 
 
 @pytest.fixture
-def api(db_path, clock):
+def api(settings, clock):
     env = {"ACME_WHSEC_2": SECOND_SECRET, "MW_JWT": JWT_SECRET}
-    server = LiveServer(parse_settings(api_config(db_path), env, "t"), clock)
+    doc = api_config(settings.storage_path)
+    doc["storage"] = config_like(settings)["storage"]  # the engine under test
+    server = LiveServer(parse_settings(doc, env, "t"), clock)
     server.thread.start()
     meeting = Meeting("m1", int((START + timedelta(days=1)).timestamp() * 1000))
     for i in range(3):
@@ -103,7 +107,7 @@ def test_the_report_is_the_same_json_as_the_cli(api):
     assert answer.status_code == 200
     settings = api.settings
     expected = report_to_dict(
-        compute_report(connect(settings.storage_path), settings, "acme", START + timedelta(days=3))
+        compute_report(open_storage(settings), settings, "acme", START + timedelta(days=3))
     )
     assert answer.json() == expected
     assert answer.json()["metrics"]["mau"]["used"] == "3"
@@ -150,7 +154,8 @@ def test_without_a_jwt_secret_the_api_is_503(db_path, clock):
 def test_meterwise_token_mints_what_the_api_accepts(api, tmp_path, monkeypatch):
     config = tmp_path / "meterwise.toml"
     config.write_text(
-        f'[storage]\npath = "{api.settings.storage_path}"\n[api]\njwt_secret = "env:MW_JWT"\n'
+        f"[storage]\n{storage_toml(api.settings)}\n"
+        '[api]\njwt_secret = "env:MW_JWT"\n'
         '[[accounts]]\nid = "acme"\nprovider = "jaas"\nplan = "jaas-basic"\n'
         'cycle_anchor = "2026-03-08"\nwebhook_secrets = ["whsec_x"]\n'
     )

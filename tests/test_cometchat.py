@@ -12,8 +12,8 @@ from meterwise.config.settings import parse_settings
 from meterwise.reconciler.job import run_reconciliation
 from meterwise.reconciler.mailer import SmtpMailer
 from meterwise.reconciler.reconcile import compute_report
-from meterwise.storage import connect
-from tests.conftest import LiveServer
+from meterwise.storage import open_storage
+from tests.conftest import LiveServer, config_like
 from tests.traffic import (
     basic,
     cc_call_ended,
@@ -22,13 +22,14 @@ from tests.traffic import (
     ms,
 )
 
+ENGINES = ("sqlite", "postgresql")  # the tests using `settings`/`live` run on both engines
 START = datetime(2026, 3, 8, tzinfo=UTC)  # the cycle runs 2026-03-08 .. 2026-04-08
 PATH = "/webhooks/cometchat/chat"
 
 
-def config(db_path, smtp_port=None, plan="cometchat-1k", **options):
+def config(db_path, smtp_port=None, plan="cometchat-1k", storage=None, **options):
     doc = {
-        "storage": {"path": str(db_path)},
+        "storage": storage or {"path": str(db_path)},
         "accounts": [
             {
                 "id": "chat",
@@ -51,8 +52,9 @@ def config(db_path, smtp_port=None, plan="cometchat-1k", **options):
 
 
 @pytest.fixture
-def chat(db_path, clock, smtp):
-    server = LiveServer(config(db_path, smtp.port), clock)
+def chat(settings, clock, smtp):
+    storage = config_like(settings)["storage"]  # the engine under test
+    server = LiveServer(config(settings.storage_path, smtp.port, storage=storage), clock)
     server.thread.start()
     yield server
     server.server.shutdown()
@@ -66,7 +68,7 @@ def send(live, doc, headers=None):
 
 def report_of(live, as_of, cycle=None):
     settings = live.settings
-    return compute_report(connect(settings.storage_path), settings, "chat", as_of, cycle)
+    return compute_report(open_storage(settings), settings, "chat", as_of, cycle)
 
 
 def test_basic_auth_is_required_and_checked(chat):
@@ -148,7 +150,7 @@ def test_a_month_of_traffic_gives_known_mau_pcc_minutes_and_invoice(chat, smtp):
     for doc in docs[:15]:  # CometChat retries after 10 s and 30 s
         assert send(chat, doc).json()["status"] == "duplicate"
     settings = chat.settings
-    db = connect(settings.storage_path)
+    db = open_storage(settings)
     report = compute_report(db, settings, "chat", START + timedelta(days=31, hours=2), START.date())
     assert report.metric("mau").usage.used == mau == 116
     pcc = report.metric("pcc")

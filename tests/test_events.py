@@ -16,15 +16,16 @@ from meterwise.receiver.cli import cli
 from meterwise.reconciler.job import run_reconciliation
 from meterwise.reconciler.mailer import SmtpMailer
 from meterwise.reconciler.reconcile import compute_report
-from meterwise.storage import connect
-from tests.conftest import LiveServer
+from meterwise.storage import open_storage
+from tests.conftest import LiveServer, storage_toml
 from tests.traffic import EVENTS_SECRET, app_event, standard_headers
 
+ENGINES = ("sqlite", "postgresql")  # the tests using `settings`/`live` run on both engines
 MARCH = datetime(2026, 3, 1, tzinfo=UTC)
 PATH = "/webhooks/events/bot"
 CONFIG = """
 [storage]
-path = "{db}"
+{storage}
 [email]
 host = "127.0.0.1"
 port = {port}
@@ -47,10 +48,11 @@ options = {{ pseudonymize = {pseudo}, pseudonymize_key = "env:BOT_PSEUDO_KEY" }}
 ENV = {"BOT_WHSEC": EVENTS_SECRET, "BOT_PSEUDO_KEY": "pepper-0000000001"}
 
 
-def settings_for(tmp_path, port, pseudo=False):
+def settings_for(tmp_path, port, pseudo=False, storage=None):
     import tomllib
 
-    text = CONFIG.format(db=tmp_path / "bot.db", port=port, pseudo=str(pseudo).lower())
+    storage = storage or f'path = "{tmp_path / "bot.db"}"'
+    text = CONFIG.format(storage=storage, port=port, pseudo=str(pseudo).lower())
     path = tmp_path / "meterwise.toml"
     path.write_text(text)
     return parse_settings(tomllib.loads(text), ENV, str(path)), path
@@ -63,8 +65,8 @@ def start(settings, clock):
 
 
 @pytest.fixture
-def bot(tmp_path, clock, smtp):
-    settings, _ = settings_for(tmp_path, smtp.port)
+def bot(tmp_path, clock, smtp, settings):
+    settings, _ = settings_for(tmp_path, smtp.port, storage=storage_toml(settings))
     server = start(settings, clock)
     yield server
     server.server.shutdown()
@@ -135,7 +137,7 @@ def test_months_of_events_give_mau_growth_seasonality_segments_and_invoice(bot, 
     for i, batch in enumerate(batches):
         assert post(bot, batch, f"msg_{i}").status_code == 200
     settings = bot.settings
-    db = connect(settings.storage_path)
+    db = open_storage(settings)
     as_of = datetime(2026, 4, 1, 6, tzinfo=UTC)
     report = compute_report(db, settings, "bot", as_of, MARCH.date(), segment="country")
     assert report.metric("mau").usage.used == 58
@@ -153,7 +155,7 @@ def test_months_of_events_give_mau_growth_seasonality_segments_and_invoice(bot, 
         "MAU reached 100% of the Bot 50 allowance" in warnings[0].get_body(("plain",)).get_content()
     )
     # The CLI's segment option, against the same database.
-    _, path = settings_for(tmp_path, smtp.port)
+    _, path = settings_for(tmp_path, smtp.port, storage=storage_toml(settings))
     out = CliRunner().invoke(
         cli,
         ["report", "bot", "--config", str(path), "--cycle", "2026-03-10"]
@@ -193,7 +195,5 @@ def test_pseudonymized_accounts_keep_counts_and_drop_identities(tmp_path, clock,
         assert secret not in stored
     assert b'"plan": "pro"' in stored  # other properties stay
     assert len(entities) == 3 and all(e.startswith("u_") for (e,) in entities)
-    report = compute_report(
-        connect(settings.storage_path), settings, "bot", day + timedelta(days=1)
-    )
+    report = compute_report(open_storage(settings), settings, "bot", day + timedelta(days=1))
     assert report.metric("mau").usage.used == 3

@@ -14,10 +14,11 @@ from meterwise.receiver.cli import cli
 from meterwise.reconciler.job import run_reconciliation
 from meterwise.reconciler.mailer import SmtpMailer
 from meterwise.reconciler.reconcile import compute_report
-from meterwise.storage import connect
-from tests.conftest import LiveServer
+from meterwise.storage import open_storage
+from tests.conftest import LiveServer, storage_toml
 from tests.traffic import WLL_SECRET, wll_event
 
+ENGINES = ("sqlite", "postgresql")  # the tests using `settings`/`live` run on both engines
 MARCH = datetime(2026, 3, 1, tzinfo=UTC)
 PATH = "/webhooks/wll/loyal"
 HEADERS = {"Content-Type": "application/json", "X-Loyalty-Token": WLL_SECRET}
@@ -25,7 +26,7 @@ HEADERS = {"Content-Type": "application/json", "X-Loyalty-Token": WLL_SECRET}
 
 CONFIG = """
 [storage]
-path = "{db}"
+{storage}
 [email]
 host = "127.0.0.1"
 port = {port}
@@ -45,15 +46,17 @@ options = {{ header_name = "X-Loyalty-Token", secret = "env:WLL_SECRET" }}
 """
 
 
-def write_config(tmp_path, smtp_port):
+def write_config(tmp_path, smtp_port, storage=None):
     path = tmp_path / "meterwise.toml"
-    path.write_text(CONFIG.format(db=tmp_path / "wll.db", port=smtp_port))
+    storage = storage or f'path = "{tmp_path / "wll.db"}"'
+    path.write_text(CONFIG.format(storage=storage, port=smtp_port))
     return path
 
 
 @pytest.fixture
-def loyal(tmp_path, clock, smtp):
-    settings = load_settings(str(write_config(tmp_path, smtp.port)), {"WLL_SECRET": WLL_SECRET})
+def loyal(tmp_path, clock, smtp, settings):
+    config = write_config(tmp_path, smtp.port, storage_toml(settings))  # the engine under test
+    settings = load_settings(str(config), {"WLL_SECRET": WLL_SECRET})
     server = LiveServer(settings, clock)
     server.thread.start()
     yield server
@@ -112,7 +115,7 @@ def test_month_gives_mau_with_and_without_system_only_users(loyal, smtp, tmp_pat
     for body in bodies:
         assert loyal.post(PATH, body, HEADERS).status_code == 200
     settings = loyal.settings
-    db = connect(settings.storage_path)
+    db = open_storage(settings)
     report = compute_report(db, settings, "loyal", datetime(2026, 4, 1, 2, tzinfo=UTC), MARCH)
     assert report.cycle.start == MARCH and report.cycle.end == datetime(2026, 4, 1, tzinfo=UTC)
     assert report.metric("mau").usage.used == expected["mau"]
@@ -163,7 +166,7 @@ def test_overage_is_invoiced_at_the_contract_rate(loyal):
         body = wll_event("ORDER_PLACED", f"buyer{u}", start + timedelta(minutes=u))
         assert loyal.post(PATH, body, HEADERS).status_code == 200
     report = compute_report(
-        connect(loyal.settings.storage_path),
+        open_storage(loyal.settings),
         loyal.settings,
         "loyal",
         datetime(2026, 4, 1, 2, tzinfo=UTC),
