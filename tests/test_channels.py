@@ -276,7 +276,7 @@ def test_a_month_replayed_day_by_day_reaches_each_channel_once_in_order(db_path,
     live.server.shutdown()
     path = to_toml(tmp_path, doc)
     env = {**os.environ, **ENV}
-    for day in range(31):
+    for day in range(32):  # to 2026-04-08 23:00: the cycle has closed
         at = (START + timedelta(days=day, hours=23)).isoformat()
         out = CliRunner().invoke(cli, ["reconcile", "--config", path, "--at", at], env=env)
         assert out.exit_code == 0, out.output
@@ -290,8 +290,12 @@ def test_a_month_replayed_day_by_day_reaches_each_channel_once_in_order(db_path,
         texts = [g.body.decode() for g in hook.got]
         seen = [p for t in texts for p in ("50%", "80%", "90%", "100%") if f"reached {p}" in t]
         assert seen == ["50%", "80%", "90%", "100%"], hook.url
+    # The cycle closes on 2026-04-08 (and its grace hour passes): its report reaches every
+    # channel once, with the invoice estimate.
     closed = [g.json() for g in webhook.got if g.json()["type"] == "cycle.closed"]
-    assert len(closed) <= 1
+    assert len(closed) == 1 and closed[0]["data"]["invoice"]["total"]
+    for hook in (slack, teams):
+        assert sum("closed, invoice estimate" in g.body.decode() for g in hook.got) == 1
 
 
 @pytest.mark.parametrize(
