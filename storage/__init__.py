@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from meterwise.config.settings import Settings
-from meterwise.storage import engines as _pg  # noqa: E402,I001 (after the SQLite engine)
+from meterwise.storage import engines as _pg
 from meterwise.storage.errors import SchemaMismatch, StorageUnavailable, UnstorableValue
 from meterwise.storage.protocol import Storage
 from meterwise.storage.records import Entity, Parsed
