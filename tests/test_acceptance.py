@@ -17,8 +17,10 @@ from meterwise.reconciler.frame import frame_for
 from meterwise.reconciler.reconcile import compute_report, report_from
 from meterwise.reconciler.report import report_to_dict
 from meterwise.reconciler.snapshot import load_snapshot
-from meterwise.storage import connect
-from tests.conftest import SECOND_SECRET, LiveServer, base_config
+from meterwise.storage import open_storage
+from tests.conftest import SECOND_SECRET, LiveServer, config_like, storage_toml
+
+ENGINES = ("sqlite", "postgresql")  # the FAQ invoice and Alice/Bob, on both engines
 
 
 def ms(text: str) -> int:
@@ -31,10 +33,10 @@ def post_all(live: LiveServer, events) -> None:
         assert response.status_code == 200, response.text
 
 
-def write_toml(path: Path, db_path: Path, account_extra: str) -> Path:
+def write_toml(path: Path, storage: str, account_extra: str) -> Path:
     path.write_text(f"""
 [storage]
-path = "{db_path}"
+{storage}
 
 [[accounts]]
 id = "acme"
@@ -51,9 +53,9 @@ FAQ_CHANGES = [{"at": "2026-03-23T12:00:00Z", "plan": "jaas-standard"}]
 
 
 @pytest.fixture
-def faq_live(db_path, clock):
+def faq_live(settings, clock):
     settings = parse_settings(
-        base_config(db_path, plan_changes=FAQ_CHANGES), {"ACME_WHSEC_2": SECOND_SECRET}, "test"
+        config_like(settings, plan_changes=FAQ_CHANGES), {"ACME_WHSEC_2": SECOND_SECRET}, "test"
     )
     server = LiveServer(settings, clock)
     server.thread.start()
@@ -80,7 +82,7 @@ def test_faq_upgrade_invoice_to_the_cent(faq_live, tmp_path):
     events.reverse()  # arrival order must not matter
     post_all(faq_live, events)
 
-    db = connect(faq_live.settings.storage_path)
+    db = open_storage(faq_live.settings)
     report = compute_report(
         db, faq_live.settings, "acme", datetime(2026, 4, 8, 2, tzinfo=UTC), date(2026, 3, 20)
     )
@@ -101,7 +103,7 @@ def test_faq_upgrade_invoice_to_the_cent(faq_live, tmp_path):
     snapshot = load_snapshot(db, account, frame, None, None)
     db.close()
     assert report_from(snapshot, faq_live.settings, account) == report
-    db = connect(faq_live.settings.storage_path)
+    db = open_storage(faq_live.settings)
     mau = report.metric("mau")
     assert mau is not None and (mau.usage.used, mau.allowance) == (1600, 1500)
     assert [p.plan_id for p in report.periods] == ["jaas-basic", "jaas-standard"]
@@ -110,7 +112,7 @@ def test_faq_upgrade_invoice_to_the_cent(faq_live, tmp_path):
     # The same through the CLI, as JSON.
     config = write_toml(
         tmp_path / "faq.toml",
-        faq_live.settings.storage_path,
+        storage_toml(faq_live.settings),
         '[[accounts.plan_changes]]\nat = "2026-03-23T12:00:00Z"\nplan = "jaas-standard"',
     )
     result = CliRunner().invoke(
@@ -189,9 +191,9 @@ def alice_and_bob_month() -> list[dict]:
     return events
 
 
-def test_alice_and_bob_attribution(db_path, clock):
+def test_alice_and_bob_attribution(settings, clock):
     settings = parse_settings(
-        base_config(db_path, cost_per_mau="0.25"), {"ACME_WHSEC_2": SECOND_SECRET}, "test"
+        config_like(settings, cost_per_mau="0.25"), {"ACME_WHSEC_2": SECOND_SECRET}, "test"
     )
     server = LiveServer(settings, clock)
     server.thread.start()
@@ -200,7 +202,11 @@ def test_alice_and_bob_attribution(db_path, clock):
     finally:
         server.server.shutdown()
     report = compute_report(
-        connect(db_path), settings, "acme", datetime(2026, 4, 8, 2, tzinfo=UTC), date(2026, 3, 20)
+        open_storage(settings),
+        settings,
+        "acme",
+        datetime(2026, 4, 8, 2, tzinfo=UTC),
+        date(2026, 3, 20),
     )
     by_user = {a.user: (a.mau, a.amount) for a in report.attribution}
     assert by_user["bob"] == (51, Decimal("12.75"))
