@@ -23,7 +23,16 @@ import sqlite3
 from collections import Counter
 from collections.abc import Iterable, Sequence
 
-from meterwise.storage.buckets import DAY_MS, HOUR_MS, Key, State, bucket_deltas
+from meterwise.storage.buckets import (
+    HOUR_MS,
+    Key,
+    State,
+    bucket_deltas,
+    day_period_counts,
+    edge_hours,
+    session_counts,
+    user_counts,
+)
 
 _BUCKET_COLUMNS = (
     "coalesce(session_id, ''), CASE WHEN user_id IS NOT NULL AND user_id != '' "
@@ -120,33 +129,34 @@ def groups(
 ) -> list[tuple[int, int, int]]:
     """First sightings before ``before_ms`` per (cycle day, plan period): whole hours from
     the rollup, the hours that hold a cut or ``before_ms`` row by row."""
-    edges = {(c - start_ms) // HOUR_MS for c in (*cuts, before_ms) if (c - start_ms) % HOUR_MS}
-    out: Counter[tuple[int, int]] = Counter()
-    for hour, n in conn.execute(
+    edges = edge_hours(start_ms, before_ms, cuts)
+    hours = conn.execute(
         f"SELECT hour, count FROM first_seen_hours WHERE {_CYCLE} AND hour < ?",
         (account, metric, start_ms, (before_ms - start_ms) // HOUR_MS),
-    ):
-        if hour not in edges:
-            at = start_ms + hour * HOUR_MS
-            out[hour * HOUR_MS // DAY_MS, sum(at >= c for c in cuts)] += n
+    ).fetchall()
+    edge_rows: list[int] = []
     for hour in edges:
         at = start_ms + hour * HOUR_MS
-        for (ts,) in conn.execute(
-            f"SELECT first_ts_ms FROM entity_first_seen WHERE {_CYCLE} AND first_ts_ms >= ? "
-            "AND first_ts_ms < ?",
-            (account, metric, start_ms, at, min(at + HOUR_MS, before_ms)),
-        ):
-            out[(ts - start_ms) // DAY_MS, sum(ts >= c for c in cuts)] += 1
-    return [(d, b, n) for (d, b), n in sorted(out.items()) if n]
+        edge_rows += [
+            int(ts)
+            for (ts,) in conn.execute(
+                f"SELECT first_ts_ms FROM entity_first_seen WHERE {_CYCLE} AND "
+                "first_ts_ms >= ? AND first_ts_ms < ?",
+                (account, metric, start_ms, at, min(at + HOUR_MS, before_ms)),
+            )
+        ]
+    return day_period_counts(hours, edge_rows, edges, start_ms, cuts)
 
 
 def _later(
     conn: sqlite3.Connection, account: str, metric: str, start_ms: int, before_ms: int
-) -> Iterable[tuple[str, str | None, str]]:
+) -> list[tuple[str, str | None, str]]:
     """(session, user, domain) of the cycle's entities first seen at or after ``before_ms``."""
-    yield from conn.execute(
-        f"SELECT {_BUCKET_COLUMNS} FROM entity_first_seen WHERE {_CYCLE} AND first_ts_ms >= ?",
-        (account, metric, start_ms, before_ms),
+    return list(
+        conn.execute(
+            f"SELECT {_BUCKET_COLUMNS} FROM entity_first_seen WHERE {_CYCLE} AND first_ts_ms >= ?",
+            (account, metric, start_ms, before_ms),
+        )
     )
 
 
@@ -159,16 +169,11 @@ def by_session(
     domains: Sequence[str],
 ) -> list[tuple[str | None, bool, int]]:
     """First sightings before ``before_ms`` per (first session, internal)."""
-    wanted = {d.lower() for d in domains}
-    out: Counter[tuple[str | None, bool]] = Counter()
-    for session, has_user, domain, n in conn.execute(
+    buckets = conn.execute(
         "SELECT session_id, has_user, domain, count FROM first_seen_sessions WHERE " + _CYCLE,
         (account, metric, start_ms),
-    ):
-        out[session or None, bool(has_user) and (not wanted or domain in wanted)] += n
-    for session, user, domain in _later(conn, account, metric, start_ms, before_ms):
-        out[session or None, user is not None and (not wanted or domain in wanted)] -= 1
-    return [(s, i, n) for (s, i), n in out.items() if n]
+    ).fetchall()
+    return session_counts(buckets, _later(conn, account, metric, start_ms, before_ms), domains)
 
 
 def by_user(
@@ -180,18 +185,11 @@ def by_user(
     domains: Sequence[str],
 ) -> dict[str, int]:
     """Internal entities first seen before ``before_ms``, per user."""
-    wanted = {d.lower() for d in domains}
-    out: Counter[str] = Counter()
-    for user, domain, n in conn.execute(
+    buckets = conn.execute(
         "SELECT user_id, domain, count FROM first_seen_users WHERE " + _CYCLE,
         (account, metric, start_ms),
-    ):
-        if not wanted or domain in wanted:
-            out[user] += n
-    for _, user, domain in _later(conn, account, metric, start_ms, before_ms):
-        if user is not None and (not wanted or domain in wanted):
-            out[user] -= 1
-    return {u: n for u, n in out.items() if n}
+    ).fetchall()
+    return user_counts(buckets, _later(conn, account, metric, start_ms, before_ms), domains)
 
 
 def per_cycle(conn: sqlite3.Connection, account: str, metric: str) -> list[tuple[int, int]]:
