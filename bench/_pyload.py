@@ -37,15 +37,27 @@ def _worker(url: str, lines: list[str], seconds: float, queue: multiprocessing.Q
 
 
 def drive(
-    url: str, reqfile: Path, seconds: int, connections: int, offset: int, per: int = 2000
+    url: str | list[str],
+    reqfile: Path,
+    seconds: int,
+    connections: int,
+    offset: int,
+    per: int = 2000,
 ) -> dict:
-    """Drive ``connections`` processes; connection i sends lines [offset + i*per, + per)."""
+    """Drive ``connections`` processes; connection i sends lines [offset + i*per, + per) to
+    ``url`` (or, given several, to the i-th of them round-robin: several hosts at once)."""
+    urls = [url] if isinstance(url, str) else url
     lines = reqfile.read_text().splitlines()
     queue: multiprocessing.Queue = multiprocessing.Queue()
     procs = [
         multiprocessing.Process(
             target=_worker,
-            args=(url, lines[offset + i * per : offset + (i + 1) * per], seconds, queue),
+            args=(
+                urls[i % len(urls)],
+                lines[offset + i * per : offset + (i + 1) * per],
+                seconds,
+                queue,
+            ),
         )
         for i in range(connections)
     ]

@@ -30,7 +30,7 @@ def wait_healthy(url: str, proc: subprocess.Popen[bytes]) -> None:
         try:
             if requests.get(url + "/healthz", timeout=1).status_code == 200:
                 return
-        except requests.ConnectionError:
+        except requests.RequestException:  # not listening yet, or slow on a loaded machine
             time.sleep(0.1)
     raise RuntimeError(f"{url} did not become healthy")
 

@@ -3,10 +3,16 @@
 Both run under the same gunicorn settings and are driven alternately with the same kind of
 pre-signed USAGE deliveries (unique idempotency keys, so every one of ours is a real insert).
 Uses wrk when installed, else a Python multi-process load generator. Prints requests/s for
-each, the ratio (target >= 0.8) and p50/p99 latency.
+each, the ratio (target >= 0.7, stretch 0.8) and p50/p99 latency, per setup:
+
+- ``sqlite``: one host on a SQLite file;
+- ``postgresql``: one host on a PostgreSQL server this bench starts (loopback, fsync on);
+- ``postgresql-2hosts``: two `meterwise serve` processes on that server, the connections
+  spread over both, against two bare Flask processes driven the same way.
 
     python bench/ingest.py [--seconds 8] [--rounds 3] [--workers 2] [--connections 16]
-                           [--prefill 5000000]   # start from a database holding that many
+                           [--setups sqlite,postgresql,postgresql-2hosts]
+                           [--prefill 5000000]   # start sqlite from a database holding that many
 """
 
 from __future__ import annotations
@@ -78,39 +84,128 @@ def make_requests(path: Path, count: int) -> None:
             out.write(f"{headers['X-Jaas-Signature']}\t{body.decode()}\n")
 
 
-def run_wrk(url: str, reqfile: Path, seconds: int, connections: int, offset: int) -> dict:
+def run_wrk(urls: list[str], reqfile: Path, seconds: int, connections: int, offset: int) -> dict:
+    """One wrk per host, all at once; host h starts its keys a quarter of the file further."""
     script = reqfile.with_suffix(".lua")
     script.write_text(LUA)
-    out = subprocess.run(
-        [
-            "wrk",
-            "-t2",
-            f"-c{connections}",
-            f"-d{seconds}s",
-            "--latency",
-            "-s",
-            str(script),
-            url,
-            "--",
-            str(reqfile),
-            str(offset),
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    return json.loads(re.search(r"JSON (\{.*\})", out).group(1))
+    span = sum(1 for _ in reqfile.open()) // (4 * len(urls))
+    procs = [
+        subprocess.Popen(
+            [
+                "wrk",
+                "-t2",
+                f"-c{max(2, connections // len(urls))}",
+                f"-d{seconds}s",
+                "--latency",
+                "-s",
+                str(script),
+                url,
+                "--",
+                str(reqfile),
+                str(offset + h * span),
+            ],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for h, url in enumerate(urls)
+    ]
+    runs = [json.loads(re.search(r"JSON (\{.*\})", p.communicate()[0]).group(1)) for p in procs]
+    return {
+        "requests": sum(r["requests"] for r in runs),
+        "seconds": max(r["seconds"] for r in runs),
+        "p50_ms": statistics.mean(r["p50_ms"] for r in runs),
+        "p99_ms": max(r["p99_ms"] for r in runs),
+        "errors": sum(r["errors"] for r in runs),
+        "non2xx": sum(r["non2xx"] for r in runs),
+    }
 
 
 PER_CONNECTION = 2000  # keys per Python connection and run (it stops rather than repeat one)
 
 
-def run_python(url: str, reqfile: Path, seconds: int, connections: int, offset: int) -> dict:
+def run_python(urls: list[str], reqfile: Path, seconds: int, connections: int, offset: int) -> dict:
     from bench._pyload import drive
 
-    return drive(
-        url + "/webhooks/jaas/bench", reqfile, seconds, connections, offset, PER_CONNECTION
+    targets = [u + "/webhooks/jaas/bench" for u in urls]
+    return drive(targets, reqfile, seconds, connections, offset, PER_CONNECTION)
+
+
+SETUPS = {  # name: (engine, hosts)
+    "sqlite": ("sqlite", 1),
+    "postgresql": ("postgresql", 1),
+    "postgresql-2hosts": ("postgresql", 2),
+}
+
+
+def write_config(path: Path, storage: str, synchronous: str) -> None:
+    extra = f'synchronous = "{synchronous}"' if storage.startswith("path") else ""
+    path.write_text(f"""
+[storage]
+{storage}
+{extra}
+[[accounts]]
+id = "bench"
+provider = "jaas"
+plan = "jaas-business"
+cycle_anchor = "{time.strftime("%Y-%m-01")}"
+webhook_secrets = ["{SECRET}"]
+signature_tolerance_s = 3600
+""")
+
+
+def stored_count(storage: str, work: Path) -> int:
+    if storage.startswith("url"):
+        import psycopg
+
+        with psycopg.connect(storage.split('"')[1]) as pg:
+            return int(pg.execute("SELECT count(*) FROM events").fetchone()[0])
+    db = sqlite3.connect(work / "bench.db")
+    try:
+        return int(db.execute("SELECT count(*) FROM events").fetchone()[0])
+    finally:
+        db.close()
+
+
+def bench_setup(name: str, storage: str, hosts: int, args, driver, work: Path, reqfile: Path):
+    """Bare Flask and Meterwise alternately, ``hosts`` processes of each; the ratio."""
+    config = work / f"{name}.toml"
+    write_config(config, storage, args.synchronous)
+    prefilled = args.prefill if name == "sqlite" else 0
+    results: dict[str, list[dict]] = {"bare": [], "meterwise": []}
+    offset = 0
+    for round_no in range(args.rounds):
+        for kind in ("bare", "meterwise"):
+            started = [start(kind, config, work, args.workers) for _ in range(hosts)]
+            try:
+                r = driver([u for _, u in started], reqfile, args.seconds, args.connections, offset)
+            finally:
+                for proc, _ in started:
+                    stop(proc)
+            # fresh keys for every run: wrk threads and Python connections take disjoint blocks
+            offset += max(r["requests"] + 1000, args.connections * PER_CONNECTION)
+            r["rps"] = r["requests"] / r["seconds"]
+            results[kind].append(r)
+            print(
+                f"  {name} round {round_no + 1} {kind:9s} {r['rps']:8.0f} req/s"
+                f"  p50 {r['p50_ms']:.2f} ms  p99 {r['p99_ms']:.2f} ms"
+                f"  errors {r['errors']} non-2xx {r['non2xx']}"
+            )
+    acked = sum(r["requests"] - r["non2xx"] for r in results["meterwise"])
+    stored = stored_count(storage, work) - prefilled
+    print(
+        f"  {name} verified: {stored} events stored for {acked} acknowledged deliveries "
+        f"({acked - stored} answered as duplicates; every key sent should be unique)"
     )
+    summary = {k: statistics.median(r["rps"] for r in v) for k, v in results.items()}
+    ratio = summary["meterwise"] / summary["bare"]
+    for kind in ("bare", "meterwise"):
+        p50 = statistics.median(r["p50_ms"] for r in results[kind])
+        p99 = statistics.median(r["p99_ms"] for r in results[kind])
+        print(
+            f"  {name} {kind:9s} median {summary[kind]:8.0f} req/s"
+            f"  p50 {p50:.2f} ms  p99 {p99:.2f} ms"
+        )
+    return ratio
 
 
 def main() -> None:
@@ -121,23 +216,19 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--synchronous", choices=["normal", "full"], default="normal")
     parser.add_argument("--prefill", type=int, default=0, help="stored deliveries to start with")
+    parser.add_argument(
+        "--setups",
+        default="sqlite",
+        help="comma-separated: " + ", ".join(SETUPS) + " (PostgreSQL: a server started here)",
+    )
     args = parser.parse_args()
+    setups = [s.strip() for s in args.setups.split(",") if s.strip()]
+    unknown = [s for s in setups if s not in SETUPS]
+    if unknown:
+        parser.error(f"unknown setup {unknown[0]!r}; choose from {', '.join(SETUPS)}")
     driver = run_wrk if shutil.which("wrk") else run_python
     tool = "wrk" if driver is run_wrk else "python load generator"
     work = Path(tempfile.mkdtemp(prefix="meterwise-bench-"))
-    config = work / "bench.toml"
-    config.write_text(f"""
-[storage]
-path = "{work / "bench.db"}"
-synchronous = "{args.synchronous}"
-[[accounts]]
-id = "bench"
-provider = "jaas"
-plan = "jaas-business"
-cycle_anchor = "{time.strftime("%Y-%m-01")}"
-webhook_secrets = ["{SECRET}"]
-signature_tolerance_s = 3600
-""")
     if args.prefill:
         began = time.perf_counter()
         prefill(work / "bench.db", args.prefill)
@@ -145,46 +236,36 @@ signature_tolerance_s = 3600
     reqfile = work / "requests.tsv"
     make_requests(reqfile, 2 * args.rounds * args.connections * PER_CONNECTION + 200_000)
     print(
-        f"ingest bench: {tool}, {args.workers} gthread workers x 8 threads, "
+        f"ingest bench: {tool}, {args.workers} gthread workers x 8 threads per host, "
         f"{args.connections} connections, "
         f"{args.seconds} s x {args.rounds} rounds each, synchronous={args.synchronous}, "
-        f"{args.prefill:,} deliveries stored before"
+        f"{args.prefill:,} deliveries stored before (sqlite)"
     )
-    results: dict[str, list[dict]] = {"bare": [], "meterwise": []}
-    offset = 0
-    for round_no in range(args.rounds):
-        for kind in ("bare", "meterwise"):
-            proc, url = start(kind, config, work, args.workers)
-            try:
-                r = driver(url, reqfile, args.seconds, args.connections, offset)
-            finally:
-                stop(proc)
-            # fresh keys for every run: wrk threads and Python connections take disjoint blocks
-            offset += max(r["requests"] + 1000, args.connections * PER_CONNECTION)
-            r["rps"] = r["requests"] / r["seconds"]
-            results[kind].append(r)
-            print(
-                f"  round {round_no + 1} {kind:9s} {r['rps']:8.0f} req/s  p50 {r['p50_ms']:.2f} ms"
-                f"  p99 {r['p99_ms']:.2f} ms  errors {r['errors']} non-2xx {r['non2xx']}"
-            )
-    acked = sum(r["requests"] - r["non2xx"] for r in results["meterwise"])
-    db = sqlite3.connect(work / "bench.db")
-    stored = db.execute("SELECT count(*) FROM events").fetchone()[0] - args.prefill
-    db.close()
-    print(
-        f"verified: {stored} events stored for {acked} acknowledged deliveries "
-        f"({acked - stored} answered as duplicates; every key sent should be unique)"
-    )
-    summary = {k: statistics.median(r["rps"] for r in v) for k, v in results.items()}
-    ratio = summary["meterwise"] / summary["bare"]
-    for kind in ("bare", "meterwise"):
-        p50 = statistics.median(r["p50_ms"] for r in results[kind])
-        p99 = statistics.median(r["p99_ms"] for r in results[kind])
-        print(f"{kind:9s} median {summary[kind]:8.0f} req/s  p50 {p50:.2f} ms  p99 {p99:.2f} ms")
-    print(
-        f"ratio meterwise/bare = {ratio:.2f} (target >= 0.80: "
-        f"{'met' if ratio >= 0.8 else 'NOT met'})"
-    )
+    server = None
+    ratios: dict[str, float] = {}
+    try:
+        for name in setups:
+            engine, hosts = SETUPS[name]
+            if engine == "postgresql":
+                if server is None:
+                    from tests.pg import start_server
+
+                    server = start_server(fsync=True)  # durable commits, as in production
+                url = server.create_database("bench_" + name.replace("-", "_"))
+                storage = f'url = "{url}"'
+            else:
+                storage = f'path = "{work / "bench.db"}"'
+            ratios[name] = bench_setup(name, storage, hosts, args, driver, work, reqfile)
+    finally:
+        if server is not None:
+            from tests.pg import stop_server
+
+            stop_server(server)
+    for name, ratio in ratios.items():
+        print(
+            f"ratio meterwise/bare [{name}] = {ratio:.2f} (target >= 0.70, stretch 0.80: "
+            f"{'met' if ratio >= 0.7 else 'NOT met'})"
+        )
     shutil.rmtree(work, ignore_errors=True)
 
 

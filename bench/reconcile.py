@@ -7,7 +7,12 @@ report's own work in process, against SELECT COUNT(DISTINCT device_id) over the 
 in the same run. Targets: report < 2 s,
 at most a third of the raw count's time, peak memory < 300 MB.
 
+On ``--engines postgresql`` (or ``sqlite,postgresql``) the same fill goes into a
+PostgreSQL server this bench starts on loopback (fsync on; VACUUM ANALYZE after the load,
+as autovacuum would), and the raw count runs on the same PostgreSQL data.
+
     python bench/reconcile.py [--rows 5000000] [--devices 500000] [--keep DIR]
+                              [--engines sqlite,postgresql]
 """
 
 from __future__ import annotations
@@ -34,7 +39,7 @@ from meterwise.receiver.providers import jaas  # noqa: E402
 from meterwise.receiver.testing import envelope  # noqa: E402
 from meterwise.reconciler.fold import fold_pending  # noqa: E402
 from meterwise.reconciler.reconcile import compute_report  # noqa: E402
-from meterwise.storage import Parsed, connect  # noqa: E402
+from meterwise.storage import Parsed, open_storage  # noqa: E402
 from meterwise.storage.sqlite.ingest import insert_delivery  # noqa: E402
 
 START = datetime(2026, 3, 8, tzinfo=UTC)
@@ -80,16 +85,24 @@ def fill(config: Path, rows: int, devices: int, sessions: int) -> tuple[float, f
     each took."""
     settings = load_settings(str(config), {})
     account = settings.accounts["bench"]
-    store = connect(settings.storage_path)
-    store.conn.execute("PRAGMA synchronous = OFF")  # a bench fill, not a delivery
+    store = open_storage(settings)
+    if not settings.storage_url:
+        store.conn.execute("PRAGMA synchronous = OFF")  # a bench fill, not a delivery
     began = time.perf_counter()
     batch: list[list[Parsed]] = []
     received = int(START.timestamp() * 1000)
 
     def flush() -> None:
-        with store._write() as conn:
-            for parsed in batch:
-                insert_delivery(conn, "bench", "jaas", parsed, received)
+        if settings.storage_url:  # PostgreSQL: the engine's own insert, in one transaction
+            from meterwise.storage.postgres.ingest import insert_delivery as pg_insert
+
+            with store.pool.connection() as conn, conn.transaction():
+                for parsed in batch:
+                    pg_insert(conn, "bench", "jaas", parsed, received)
+        else:
+            with store._write() as conn:
+                for parsed in batch:
+                    insert_delivery(conn, "bench", "jaas", parsed, received)
         batch.clear()
 
     for doc in deliveries(rows, devices, sessions):
@@ -101,27 +114,55 @@ def fill(config: Path, rows: int, devices: int, sessions: int) -> tuple[float, f
     began = time.perf_counter()
     fold_pending(store, settings)
     fold_s = time.perf_counter() - began
-    store.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    store.close()
+    if settings.storage_url:
+        store.close()
+        import psycopg
+
+        with psycopg.connect(settings.storage_url, autocommit=True) as pg:
+            pg.execute("VACUUM ANALYZE")  # what autovacuum does after a bulk load
+    else:
+        store.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        store.close()
     return stored_s, fold_s
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rows", type=int, default=5_000_000)
-    parser.add_argument("--devices", type=int, default=500_000)
-    parser.add_argument("--sessions", type=int, default=20_000)
-    parser.add_argument("--keep", default=None, help="Keep the database in this folder.")
-    parser.add_argument(
-        "--reuse", action="store_true", help="Measure the database kept in --keep (no fill)."
+RAW = (
+    "SELECT COUNT(DISTINCT device_id) FROM usage_devices WHERE account = ? "
+    "AND ts_ms >= ? AND ts_ms < ?"
+)
+
+
+def raw_count(settings, storage_url: str | None, work: Path) -> tuple[int, float]:
+    """The raw distinct count over the same rows, on the same engine; its time."""
+    params = (
+        "bench",
+        int(START.timestamp() * 1000),
+        int((START + timedelta(days=31)).timestamp() * 1000),
     )
-    args = parser.parse_args()
-    work = Path(args.keep or tempfile.mkdtemp(prefix="meterwise-scale-"))
-    work.mkdir(parents=True, exist_ok=True)
-    config = work / "bench.toml"
+    if storage_url:
+        import psycopg
+
+        with psycopg.connect(storage_url) as pg:
+            pg.execute(RAW.replace("?", "%s"), params).fetchone()  # warm, as the report is
+            began = time.perf_counter()
+            raw = pg.execute(RAW.replace("?", "%s"), params).fetchone()[0]
+            return int(raw), time.perf_counter() - began
+    conn = sqlite3.connect(work / "scale.db")
+    try:
+        began = time.perf_counter()
+        raw = conn.execute(RAW, params).fetchone()[0]
+        return int(raw), time.perf_counter() - began
+    finally:
+        conn.close()
+
+
+def measure(name: str, storage: str, args, work: Path) -> None:
+    """Fill (unless reused), then the raw count, the report command and the report in
+    process, on one engine."""
+    config = work / f"bench-{name}.toml"
     config.write_text(f"""
 [storage]
-path = "{work / "scale.db"}"
+{storage}
 [[accounts]]
 id = "bench"
 provider = "jaas"
@@ -129,28 +170,16 @@ plan = "jaas-business"
 cycle_anchor = "2026-03-08"
 webhook_secrets = ["whsec_x"]
 """)
-    print(
-        f"scale bench: {args.rows:,} USAGE rows, {args.devices:,} distinct devices, "
-        f"{args.sessions:,} meetings"
-    )
-    if args.reuse and (work / "scale.db").exists():
-        print("reusing the database filled before (--reuse)")
+    settings = load_settings(str(config), {})
+    if args.reuse and name == "sqlite" and (work / "scale.db").exists():
+        print(f"[{name}] reusing the database filled before (--reuse)")
     else:
         stored_s, fold_s = fill(config, args.rows, args.devices, args.sessions)
-        print(f"fill through the storage layer: stored {stored_s:.0f} s, folded {fold_s:.0f} s")
-    conn = sqlite3.connect(work / "scale.db")
-    began = time.perf_counter()
-    raw = conn.execute(
-        "SELECT COUNT(DISTINCT device_id) FROM usage_devices WHERE account = ? "
-        "AND ts_ms >= ? AND ts_ms < ?",
-        (
-            "bench",
-            int(START.timestamp() * 1000),
-            int((START + timedelta(days=31)).timestamp() * 1000),
-        ),
-    ).fetchone()[0]
-    raw_s = time.perf_counter() - began
-    conn.close()
+        print(
+            f"[{name}] fill through the storage layer: stored {stored_s:.0f} s, "
+            f"folded {fold_s:.0f} s"
+        )
+    raw, raw_s = raw_count(settings, settings.storage_url, work)
     # The report process reports its own peak memory (RUSAGE_CHILDREN would also count this
     # bench's memory, inherited at fork).
     own_rss = (
@@ -183,23 +212,22 @@ webhook_secrets = ["whsec_x"]
     peak_mb = int(done.stderr.rsplit("PEAK_RSS_KB ", 1)[1].split()[0]) / 1024
     data = json.loads(out)
     mau = data["metrics"]["mau"]
-    print(f"raw COUNT(DISTINCT device_id): {raw:,} in {raw_s:.2f} s")
+    print(f"[{name}] raw COUNT(DISTINCT device_id): {raw:,} in {raw_s:.2f} s")
     print(
-        f"meterwise report --format json: mau {int(mau['used']):,}, "
+        f"[{name}] meterwise report --format json: mau {int(mau['used']):,}, "
         f"forecast {int(Decimal(mau['forecast'])):,}, "
         f"{len(data['attribution'])} attributed users, total ${data['invoice']['total']} "
         f"in {report_s:.2f} s (whole command, process start included)"
     )
     print(
-        f"ratio report/raw = {report_s / raw_s:.2f} (target <= 0.33: "
+        f"[{name}] ratio report/raw = {report_s / raw_s:.2f} (target <= 0.33: "
         f"{'met' if report_s / raw_s <= 0.33 else 'NOT met'}); report < 2 s: "
         f"{'met' if report_s < 2 else 'NOT met'}; peak RSS of the report {peak_mb:.0f} MB "
         f"(target < 300: {'met' if peak_mb < 300 else 'NOT met'})"
     )
     # Like with like: the report's own work in this process (fold check, snapshot load,
     # computation), without a process start or JSON, against the same raw count.
-    settings = load_settings(str(config), {})
-    store = connect(settings.storage_path, migrate=False)
+    store = open_storage(settings, migrate=False)
     at = datetime(2026, 4, 2, tzinfo=UTC)
     compute_report(store, settings, "bench", at)  # warm
     began = time.perf_counter()
@@ -207,10 +235,54 @@ webhook_secrets = ["whsec_x"]
     inproc_s = time.perf_counter() - began
     store.close()
     print(
-        f"in-process compute_report: {inproc_s:.2f} s, ratio to raw {inproc_s / raw_s:.2f} "
-        f"(mau {int(report.metrics[0].usage.used):,})"
+        f"[{name}] in-process compute_report: {inproc_s:.2f} s, ratio to raw "
+        f"{inproc_s / raw_s:.2f} (mau {int(report.metrics[0].usage.used):,})"
     )
     assert int(mau["used"]) == raw, "report MAU differs from the raw distinct count"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=5_000_000)
+    parser.add_argument("--devices", type=int, default=500_000)
+    parser.add_argument("--sessions", type=int, default=20_000)
+    parser.add_argument(
+        "--engines",
+        default="sqlite",
+        help="comma-separated: sqlite, postgresql (a server this bench starts, fsync on)",
+    )
+    parser.add_argument("--keep", default=None, help="Keep the SQLite database in this folder.")
+    parser.add_argument(
+        "--reuse", action="store_true", help="Measure the database kept in --keep (no fill)."
+    )
+    args = parser.parse_args()
+    engines = [e.strip() for e in args.engines.split(",") if e.strip()]
+    if set(engines) - {"sqlite", "postgresql"}:
+        parser.error("--engines takes sqlite and/or postgresql")
+    work = Path(args.keep or tempfile.mkdtemp(prefix="meterwise-scale-"))
+    work.mkdir(parents=True, exist_ok=True)
+    print(
+        f"scale bench: {args.rows:,} USAGE rows, {args.devices:,} distinct devices, "
+        f"{args.sessions:,} meetings"
+    )
+    server = None
+    try:
+        for name in engines:
+            if name == "postgresql":
+                from tests.pg import start_server
+
+                server = start_server(fsync=True)
+                storage = f'url = "{server.create_database("scale")}"'
+            else:
+                storage = f'path = "{work / "scale.db"}"'
+            measure(name, storage, args, work)
+    finally:
+        if server is not None:
+            from meterwise.storage.postgres.connection import close_pools
+            from tests.pg import stop_server
+
+            close_pools()
+            stop_server(server)
     if not args.keep:
         shutil.rmtree(work, ignore_errors=True)
 

@@ -29,8 +29,11 @@ SECRET = "whsec_test0000000000000000000000000001"
 SECOND_SECRET = "whsec_test0000000000000000000000000002"
 
 
-def base_config(db_path: Path, **account: Any) -> dict[str, Any]:
-    """A config document with one JaaS account ``acme`` (fields overridable)."""
+def base_config(db_path: Path | dict[str, str], **account: Any) -> dict[str, Any]:
+    """A config document with one JaaS account ``acme`` (fields overridable).
+
+    ``db_path`` is a SQLite file, or the `[storage]` table of another engine (the
+    `store_at` fixture gives whichever the test's engine needs)."""
     acct = {
         "id": "acme",
         "provider": "jaas",
@@ -43,7 +46,7 @@ def base_config(db_path: Path, **account: Any) -> dict[str, Any]:
     }
     acct.update(account)
     return {
-        "storage": {"path": str(db_path)},
+        "storage": dict(db_path) if isinstance(db_path, dict) else {"path": str(db_path)},
         "receiver": {"max_body_bytes": 65536, "max_auth_failures": 100000},
         "accounts": [acct],
     }
@@ -52,6 +55,27 @@ def base_config(db_path: Path, **account: Any) -> dict[str, Any]:
 @pytest.fixture
 def db_path(tmp_path: Path) -> Path:
     return tmp_path / "meterwise.db"
+
+
+@pytest.fixture
+def store_at(db_path: Path, engine: str, request: pytest.FixtureRequest) -> Iterator[Any]:
+    """Where this test's storage lives: the SQLite file, or (engine "postgresql") the
+    `[storage]` table of a fresh database on the test run's PostgreSQL server."""
+    if engine != "postgresql":
+        yield db_path
+        return
+    server = request.getfixturevalue("pg_server")
+    yield {"url": server.create_database(f"t_{uuid.uuid4().hex[:16]}")}
+    from meterwise.storage.postgres.connection import close_pools
+
+    close_pools()  # this test's database is never used again
+
+
+def storage_line(store_at: Path | dict[str, str]) -> str:
+    """The `[storage]` key for a config file that reaches ``store_at``."""
+    if isinstance(store_at, dict):
+        return f'url = "{store_at["url"]}"'
+    return f'path = "{store_at}"'
 
 
 def config_like(settings: Settings, **account: Any) -> dict[str, Any]:
@@ -80,16 +104,24 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 
 @pytest.fixture
-def settings(db_path: Path, engine: str, request: pytest.FixtureRequest) -> Iterator[Settings]:
-    doc = base_config(db_path)
-    if engine == "postgresql":
-        server = request.getfixturevalue("pg_server")
-        doc["storage"] = {"url": server.create_database(f"t_{uuid.uuid4().hex[:16]}")}
-    yield parse_settings(doc, {"ACME_WHSEC_2": SECOND_SECRET}, "test")
-    if engine == "postgresql":
-        from meterwise.storage.postgres.connection import close_pools
+def settings(store_at: Path | dict[str, str]) -> Settings:
+    return parse_settings(base_config(store_at), {"ACME_WHSEC_2": SECOND_SECRET}, "test")
 
-        close_pools()  # this test's database is never used again
+
+def run_sql(settings: Settings, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    """Run one statement (``?`` placeholders) on either engine, committed; its rows."""
+    if settings.storage_url:
+        import psycopg
+
+        with psycopg.connect(settings.storage_url) as pg:
+            cur = pg.execute(sql.replace("?", "%s"), params)
+            return [tuple(r) for r in cur.fetchall()] if cur.description else []
+    conn = sqlite3.connect(settings.storage_path)
+    try:
+        with conn:
+            return conn.execute(sql, params).fetchall()
+    finally:
+        conn.close()
 
 
 class Clock:
@@ -138,17 +170,7 @@ class LiveServer:
             fold_pending(store, self.settings)
         finally:
             store.close()
-        if self.settings.storage_url:
-            import psycopg
-
-            with psycopg.connect(self.settings.storage_url) as pg:
-                rows = pg.execute(sql.replace("?", "%s"), params).fetchall()
-            return [tuple(r) for r in rows]
-        conn = sqlite3.connect(self.settings.storage_path)
-        try:
-            return conn.execute(sql, params).fetchall()
-        finally:
-            conn.close()
+        return run_sql(self.settings, sql, params)
 
     def count(self, table: str = "events") -> int:
         return int(self.query(f"SELECT count(*) FROM {table}")[0][0])
@@ -195,4 +217,7 @@ def pg_server():
             pytest.fail(f"CI must run the PostgreSQL tests: {exc}")
         pytest.skip(str(exc))
     yield server
+    from meterwise.storage.postgres.connection import close_pools
+
+    close_pools()  # the apps kept for a whole module (fuzzing, OpenAPI) hold connections
     stop_server(server)

@@ -30,7 +30,7 @@ def _hash(name: str) -> str:
     return _HASHES[name]
 
 
-def site_config(db_path: Path, **server: Any) -> dict[str, Any]:
+def site_config(db_path: Path | dict[str, str], **server: Any) -> dict[str, Any]:
     doc = base_config(db_path, plan="small", alert_emails=["ops@example.com"])
     doc["plans"] = {"small": {"extends": "jaas-basic", "name": "Small", "allowances": {"mau": 20}}}
     doc["accounts"].append(
@@ -50,7 +50,7 @@ def site_config(db_path: Path, **server: Any) -> dict[str, Any]:
     return doc
 
 
-def start_site(db_path: Path, clock: Clock, **server: Any) -> LiveServer:
+def start_site(db_path: Path | dict[str, str], clock: Clock, **server: Any) -> LiveServer:
     environ = {"ACME_WHSEC_2": SECOND_SECRET, "CC_PASSWORD": "cc-pass-000001"}
     live = LiveServer(parse_settings(site_config(db_path, **server), environ, "t"), clock)
     live.thread.start()

@@ -47,6 +47,7 @@ class PgServer:
     port: int
     pg_ctl: str
     user: str | None  # run as this OS user (root cannot run PostgreSQL)
+    fsync: bool = False  # the tests need no durability across a power cut; benchmarks do
 
     @property
     def url(self) -> str:
@@ -65,7 +66,8 @@ class PgServer:
         """start, stop or restart the server (waiting until done)."""
         options = (
             f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.folder / 'sock'} "
-            "-c fsync=off -c synchronous_commit=on -c max_connections=200"
+            f"-c fsync={'on' if self.fsync else 'off'} -c synchronous_commit=on "
+            "-c max_connections=200"
         )
         args = [self.pg_ctl, "-D", str(self.folder / "data"), "-w", "-t", "60"]
         if action != "stop":
@@ -88,8 +90,9 @@ class PgServer:
         return self.database_url(name)
 
 
-def start_server() -> PgServer:
-    """Initialize and start a server in a new temporary folder (raises `NoServer`)."""
+def start_server(fsync: bool = False) -> PgServer:
+    """Initialize and start a server in a new temporary folder (raises `NoServer`).
+    ``fsync`` on makes every COMMIT durable, as in production (the benchmarks use it)."""
     initdb, pg_ctl = _bin("initdb"), _bin("pg_ctl")
     if not initdb or not pg_ctl:
         raise NoServer("no initdb/pg_ctl (make postgres installs Debian's postgresql)")
@@ -104,7 +107,7 @@ def start_server() -> PgServer:
         user = "postgres"
         for path in (folder, folder / "sock"):
             os.chown(path, entry.pw_uid, entry.pw_gid)
-    server = PgServer(folder, _free_port(), pg_ctl, user)
+    server = PgServer(folder, _free_port(), pg_ctl, user, fsync)
     try:
         server._run(
             initdb,

@@ -32,9 +32,12 @@ if CHROMIUM is None and os.environ.get("CI"):
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="no chromium (make browser installs it)")
 
 
+ENGINES = ("sqlite", "postgresql")  # the pages read storage: both engines
+
+
 @pytest.fixture
-def site(db_path, clock):
-    doc = base_config(db_path, plan="small")
+def site(store_at, clock):
+    doc = base_config(store_at, plan="small")
     doc["plans"] = {"small": {"extends": "jaas-basic", "name": "Small", "allowances": {"mau": 20}}}
     doc["api"] = {"jwt_secret": JWT_SECRET}
     server = LiveServer(parse_settings(doc, {"ACME_WHSEC_2": SECOND_SECRET}, "t"), clock)

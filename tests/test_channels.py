@@ -30,17 +30,18 @@ from meterwise.reconciler.job import run_reconciliation
 from meterwise.reconciler.mailer import SmtpMailer
 from meterwise.reconciler.outbox import CLAIM_S, channel_map, deliver
 from meterwise.reconciler.poster import HttpPoster
-from meterwise.storage import connect
+from meterwise.storage import open_storage
 from tests.conftest import SECOND_SECRET, Clock, LiveServer, base_config
 from tests.receivers import receivers
 
 START = datetime(2026, 3, 8, tzinfo=UTC)
 OUT_SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 ENV = {"ACME_WHSEC_2": SECOND_SECRET, "OUT_WHSEC": OUT_SECRET}
+ENGINES = ("sqlite", "postgresql")  # every test using storage runs on both engines
 
 
-def config(db_path, urls, smtp_port=None, **webhook):
-    doc = base_config(db_path, plan="small", alert_emails=["ops@example.com"])
+def config(store_at, urls, smtp_port=None, **webhook):
+    doc = base_config(store_at, plan="small", alert_emails=["ops@example.com"])
     doc["plans"] = {"small": {"extends": "jaas-basic", "name": "Small", "allowances": {"mau": 20}}}
     doc["accounts"][0]["alert_channels"] = [
         {"kind": "slack", "url": urls[0]},
@@ -71,8 +72,8 @@ def hooks():
 
 
 @pytest.fixture
-def site(db_path, hooks, smtp):
-    settings = parse_settings(config(db_path, [h.url for h in hooks], smtp.port), ENV, "t")
+def site(store_at, hooks, smtp):
+    settings = parse_settings(config(store_at, [h.url for h in hooks], smtp.port), ENV, "t")
     live = LiveServer(settings, Clock())
     live.thread.start()
     grow(live, 9)  # 18 of 20 MAU: 50%, 80% and 90% reached, forecast to cross
@@ -82,7 +83,7 @@ def site(db_path, hooks, smtp):
 
 def test_each_channel_gets_the_alert_once_and_the_webhook_verifies(site, hooks, smtp):
     settings = site.settings
-    store = connect(settings.storage_path)
+    store = open_storage(settings)
     now = START + timedelta(days=9, hours=12)
     result = run_reconciliation(store, settings, SmtpMailer(settings.email), now)
     assert {d.channel.partition(":")[0] for d in result.deliveries if d.status == "sent"} == {
@@ -133,7 +134,7 @@ def test_500_then_200_delivers_once_with_the_same_webhook_id(site, hooks, smtp):
     settings = site.settings
     slack, teams, webhook = hooks
     webhook.script = [(500, {})]
-    store = connect(settings.storage_path)
+    store = open_storage(settings)
     clock = Clock()
     clock.fixed = time.time()
     now = START + timedelta(days=9, hours=12)
@@ -158,7 +159,7 @@ def test_429_retry_after_is_honoured(site, hooks, smtp):
     settings = site.settings
     slack, _, _ = hooks
     slack.script = [(429, {"Retry-After": "2"})]
-    store = connect(settings.storage_path)
+    store = open_storage(settings)
     clock = Clock()
     clock.fixed = time.time()
     now = START + timedelta(days=9, hours=12)
@@ -176,11 +177,11 @@ def test_429_retry_after_is_honoured(site, hooks, smtp):
     store.close()
 
 
-def test_a_404_is_permanent_and_does_not_block_the_email(site, hooks, smtp, tmp_path):
+def test_a_404_is_permanent_and_does_not_block_the_email(site, store_at, hooks, smtp, tmp_path):
     settings = site.settings
     _, teams, _ = hooks
     teams.script = [(404, {})]
-    store = connect(settings.storage_path)
+    store = open_storage(settings)
     now = START + timedelta(days=9, hours=12)
     result = run_reconciliation(store, settings, SmtpMailer(settings.email), now)
     failed = [d for d in result.deliveries if d.status == "failed"]
@@ -190,7 +191,7 @@ def test_a_404_is_permanent_and_does_not_block_the_email(site, hooks, smtp, tmp_
     metrics = requests.get(site.url + "/metrics", timeout=30).text
     assert 'meterwise_outbox_messages{channel="teams",status="failed"} 1' in metrics
     assert 'meterwise_outbox_messages{channel="email",status="sent"} 1' in metrics
-    doc = config(settings.storage_path, [h.url for h in hooks], smtp.port)
+    doc = config(store_at, [h.url for h in hooks], smtp.port)
     out = CliRunner().invoke(
         cli, ["reconcile", "--config", to_toml(tmp_path, doc)], env={**os.environ, **ENV}
     )
@@ -204,11 +205,13 @@ def to_toml(folder, doc) -> str:
     return str(path)
 
 
-def test_sigkill_between_sent_and_marked_resends_with_the_same_webhook_id(db_path, hooks, tmp_path):
+def test_sigkill_between_sent_and_marked_resends_with_the_same_webhook_id(
+    store_at, hooks, tmp_path
+):
     """The known at-least-once window: the receiver got the message, the process died before
     marking it sent; the retry carries the same webhook-id, so a receiver can drop it."""
     slack, teams, webhook = hooks
-    doc = config(db_path, [h.url for h in hooks])
+    doc = config(store_at, [h.url for h in hooks])
     doc["accounts"][0]["alert_channels"] = [doc["accounts"][0]["alert_channels"][2]]
     settings = parse_settings(doc, ENV, "t")
     live = LiveServer(settings, Clock())
@@ -216,7 +219,7 @@ def test_sigkill_between_sent_and_marked_resends_with_the_same_webhook_id(db_pat
     grow(live, 9)
     live.server.shutdown()
     now = START + timedelta(days=9, hours=12)
-    store = connect(settings.storage_path)
+    store = open_storage(settings)
     run_reconciliation(store, settings, SmtpMailer(settings.email), now, poster=_NoPost())
     store.close()  # queued, not sent: the subprocess sends
     (tmp_path / "doc.json").write_text(json.dumps(doc))
@@ -227,10 +230,10 @@ def test_sigkill_between_sent_and_marked_resends_with_the_same_webhook_id(db_pat
         "from meterwise.reconciler.outbox import channel_map, deliver\n"
         "from meterwise.reconciler.poster import HttpPoster\n"
         "from meterwise.reconciler.mailer import SmtpMailer\n"
-        "from meterwise.storage import connect\n"
+        "from meterwise.storage import open_storage\n"
         f"s = parse_settings(json.load(open({str(tmp_path / 'doc.json')!r})), "
         f"{ENV!r}, 't')\n"
-        "deliver(connect(s.storage_path), SmtpMailer(s.email), poster=HttpPoster(), "
+        "deliver(open_storage(s), SmtpMailer(s.email), poster=HttpPoster(), "
         "channels=channel_map(s.accounts))\n"
     )
     child = subprocess.Popen([sys.executable, "-c", code])
@@ -240,7 +243,7 @@ def test_sigkill_between_sent_and_marked_resends_with_the_same_webhook_id(db_pat
     webhook.hold.set()
     assert child.returncode == -signal.SIGKILL
     first = webhook.got[0]
-    store = connect(settings.storage_path)
+    store = open_storage(settings)
     clock = Clock()
     clock.fixed = time.time() + CLAIM_S + 1  # the dead child's claim has expired
     done = deliver(
@@ -266,9 +269,9 @@ class _NoPost:
         raise RetryLater("held back by the test", 0)  # due again at once
 
 
-def test_a_month_replayed_day_by_day_reaches_each_channel_once_in_order(db_path, hooks, tmp_path):
+def test_a_month_replayed_day_by_day_reaches_each_channel_once_in_order(store_at, hooks, tmp_path):
     slack, teams, webhook = hooks
-    doc = config(db_path, [h.url for h in hooks])
+    doc = config(store_at, [h.url for h in hooks])
     settings = parse_settings(doc, ENV, "t")
     live = LiveServer(settings, Clock())
     live.thread.start()
@@ -319,13 +322,13 @@ def test_bad_channel_config_fails_at_start_naming_the_key(db_path, change, key):
     assert caught.value.key == f"accounts[0].{key}" or caught.value.key.endswith(key)
 
 
-def test_min_level_and_events_filter_what_a_channel_gets(db_path, hooks, smtp):
-    doc = config(db_path, [h.url for h in hooks], smtp.port, min_level="critical")
+def test_min_level_and_events_filter_what_a_channel_gets(store_at, hooks, smtp):
+    doc = config(store_at, [h.url for h in hooks], smtp.port, min_level="critical")
     settings = parse_settings(doc, ENV, "t")
     live = LiveServer(settings, Clock())
     live.thread.start()
     grow(live, 9)
-    store = connect(settings.storage_path)
+    store = open_storage(settings)
     run_reconciliation(
         store, settings, SmtpMailer(settings.email), START + timedelta(days=9, hours=12)
     )
@@ -339,9 +342,9 @@ def test_min_level_and_events_filter_what_a_channel_gets(db_path, hooks, smtp):
     store.close()
 
 
-def test_channels_test_sends_a_marked_message_to_each_channel(db_path, hooks, tmp_path):
+def test_channels_test_sends_a_marked_message_to_each_channel(store_at, hooks, tmp_path):
     hooks[1].script = [(404, {})]
-    doc = config(db_path, [h.url for h in hooks])
+    doc = config(store_at, [h.url for h in hooks])
     out = CliRunner().invoke(
         cli,
         ["channels", "test", "acme", "--config", to_toml(tmp_path, doc)],
@@ -363,7 +366,7 @@ def test_channels_test_sends_a_marked_message_to_each_channel(db_path, hooks, tm
 def test_which_answers_are_retried(site, hooks, smtp, status, outcome):
     settings = site.settings
     hooks[0].script = [(status, {})]
-    store = connect(settings.storage_path)
+    store = open_storage(settings)
     result = run_reconciliation(
         store, settings, SmtpMailer(settings.email), START + timedelta(days=9, hours=12)
     )
@@ -373,19 +376,19 @@ def test_which_answers_are_retried(site, hooks, smtp, status, outcome):
 
 
 def test_timeouts_and_refused_connections_are_retried_then_given_up_after_72_hours(
-    db_path, hooks, smtp
+    store_at, hooks, smtp
 ):
     closed = socket.socket()
     closed.bind(("127.0.0.1", 0))
     refused = f"http://127.0.0.1:{closed.getsockname()[1]}/hook"  # bound, never listening
     hooks[1].hold = threading.Event()  # answers only after the poster gave up waiting
-    doc = config(db_path, [refused, hooks[1].url, hooks[2].url], smtp.port)
+    doc = config(store_at, [refused, hooks[1].url, hooks[2].url], smtp.port)
     settings = parse_settings(doc, ENV, "t")
     live = LiveServer(settings, Clock())
     live.thread.start()
     grow(live, 9)
     live.server.shutdown()
-    store = connect(settings.storage_path)
+    store = open_storage(settings)
     clock = Clock()
     clock.fixed = time.time()
     result = run_reconciliation(

@@ -1,4 +1,5 @@
-"""The `meterwise` commands, through click's runner, on a real SQLite file."""
+"""The `meterwise` commands, through click's runner, on a real SQLite file and a real
+PostgreSQL database."""
 
 from __future__ import annotations
 
@@ -10,15 +11,19 @@ from click.testing import CliRunner
 
 from meterwise.receiver.cli import cli
 from meterwise.receiver.testing import Meeting
-from meterwise.storage import connect
-from tests.conftest import SECRET
+from meterwise.storage import open_storage
+from tests.conftest import SECRET, storage_line
+
+ENGINES = ("sqlite", "postgresql")  # the commands that read storage run on both engines
 
 
-def write_config(tmp_path: Path, anchor: str = "2026-03-08") -> Path:
+def write_config(
+    tmp_path: Path, anchor: str = "2026-03-08", store_at: Path | dict[str, str] | None = None
+) -> Path:
     path = tmp_path / "meterwise.toml"
     path.write_text(f"""
 [storage]
-path = "{tmp_path / "cli.db"}"
+{storage_line(store_at or tmp_path / "cli.db")}
 
 [[accounts]]
 id = "acme"
@@ -50,13 +55,13 @@ def test_check_config_names_the_bad_key(tmp_path):
     assert "accounts[0].cycle_anchor: missing" in out
 
 
-def test_report_formats(tmp_path):
-    config = write_config(tmp_path)
+def test_report_formats(tmp_path, store_at):
+    config = write_config(tmp_path, store_at=store_at)
     from meterwise.config.settings import load_settings
     from meterwise.receiver.providers import jaas
 
     settings = load_settings(str(config), {})
-    db = connect(settings.storage_path)
+    db = open_storage(settings)
     meeting = Meeting("m1", calendar.timegm((2026, 3, 10, 9, 0, 0)) * 1000)
     for d in ("a", "b", "c"):
         meeting.join(f"dev-{d}", f"user-{d}", moderator=d == "a")
@@ -102,7 +107,7 @@ def test_report_formats(tmp_path):
     assert "mau" in out and "invoice issued 2026-04-08" in out and "user-a" in out
 
     # Rebuild after changing the anchor moves the first-seen rows to the new cycles.
-    config = write_config(tmp_path, "2026-02-15")
+    config = write_config(tmp_path, "2026-02-15", store_at)
     code, out = run("rebuild", "--config", str(config))
     assert code == 0 and "acme: replayed 6 events, 3 first-seen rows" in out
     code, out = run(

@@ -15,14 +15,16 @@ from meterwise.config.errors import ConfigError
 from meterwise.config.settings import parse_settings
 from meterwise.reconciler.job import run_reconciliation
 from meterwise.reconciler.mailer import SmtpMailer
-from meterwise.storage import connect
+from meterwise.storage import open_storage
 from tests.conftest import LiveServer
 from tests.dashboard_site import NOW, PASSWORDS, csrf_of, sign_in, site_config, start_site
 
+ENGINES = ("sqlite", "postgresql")  # every test using storage runs on both engines
+
 
 @pytest.fixture
-def site(db_path, clock):
-    live = start_site(db_path, clock)
+def site(store_at, clock):
+    live = start_site(store_at, clock)
     yield live
     live.server.shutdown()
 
@@ -63,8 +65,8 @@ def test_sign_in_sets_a_safe_cookie_and_goes_to_the_requested_page(site):
     assert "chat" in page.text and 'id="download-csv"' in page.text
 
 
-def test_the_cookie_is_secure_when_people_reach_the_service_over_https(db_path, clock):
-    live = start_site(db_path, clock, public_url="https://meterwise.example")
+def test_the_cookie_is_secure_when_people_reach_the_service_over_https(store_at, clock):
+    live = start_site(store_at, clock, public_url="https://meterwise.example")
     try:
         form = requests.get(live.url + "/login", timeout=30)
         assert "Secure" in form.headers["Set-Cookie"]
@@ -180,14 +182,14 @@ def test_the_overview_shows_each_account_and_puts_attention_first(site):
     assert "cometchat" in chat_row and "12 / 1000" in chat_row
 
 
-def test_the_account_page_lists_this_cycles_alerts_and_their_delivery(site, smtp):
+def test_the_account_page_lists_this_cycles_alerts_and_their_delivery(site, store_at, smtp):
     finance, _ = sign_in(site, "finance", PASSWORDS["finance"])
     page = finance.get(site.url + "/accounts/acme", timeout=30).text
     assert "No alert has fired this cycle." in page and 'class="burnup' in page
-    doc = site_config(site.settings.storage_path, public_url="https://mw.example")
+    doc = site_config(store_at, public_url="https://mw.example")
     doc["email"] = {"host": "127.0.0.1", "port": smtp.port}
     settings = parse_settings(doc, {"ACME_WHSEC_2": "x" * 32, "CC_PASSWORD": "p" * 12}, "t")
-    store = connect(settings.storage_path)
+    store = open_storage(settings)
     run_reconciliation(store, settings, SmtpMailer(settings.email), NOW, accounts=["acme"])
     store.close()
     page = finance.get(site.url + "/accounts/acme", timeout=30).text
@@ -312,10 +314,10 @@ def test_no_input_gets_a_500_from_the_dashboard(site):
 
 
 @pytest.mark.parametrize("trusted", [True, False])
-def test_forwarded_for_is_trusted_only_from_the_configured_proxies(db_path, clock, trusted):
+def test_forwarded_for_is_trusted_only_from_the_configured_proxies(store_at, clock, trusted):
     """Behind a proxy listed in `forwarded_allow_ips`, the sign-in limit counts the client's
     address from X-Forwarded-For; from anyone else the header is ignored."""
-    live = start_site(db_path, clock, **({"forwarded_allow_ips": "127.0.0.1"} if trusted else {}))
+    live = start_site(store_at, clock, **({"forwarded_allow_ips": "127.0.0.1"} if trusted else {}))
     try:
         for i in range(5):  # five names, one client address behind the proxy
             session = requests.Session()

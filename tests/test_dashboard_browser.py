@@ -20,9 +20,12 @@ if not AXE.exists() and os.environ.get("CI"):
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="no chromium (make browser installs it)")
 
 
+ENGINES = ("sqlite", "postgresql")  # the pages read storage: both engines
+
+
 @pytest.fixture
-def site(db_path, clock):
-    live = start_site(db_path, clock)
+def site(store_at, clock):
+    live = start_site(store_at, clock)
     yield live
     live.server.shutdown()
 

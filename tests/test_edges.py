@@ -17,25 +17,26 @@ from meterwise.reconciler.advice import recommend
 from meterwise.reconciler.message import subject_line
 from meterwise.reconciler.projection import projected_invoice, projected_overage
 from meterwise.reconciler.reconcile import compute_report
-from meterwise.storage import connect
-from tests.conftest import SECOND_SECRET, LiveServer, base_config
+from meterwise.storage import open_storage
+from tests.conftest import SECOND_SECRET, LiveServer, base_config, storage_line
 
 ENV = {"ACME_WHSEC_2": SECOND_SECRET}
+ENGINES = ("sqlite", "postgresql")  # every test here runs on both engines
 
 
 def ms(when: datetime) -> int:
     return int(when.timestamp() * 1000)
 
 
-def start_live(db_path, clock, **account):
-    server = LiveServer(parse_settings(base_config(db_path, **account), ENV, "t"), clock)
+def start_live(store_at, clock, **account):
+    server = LiveServer(parse_settings(base_config(store_at, **account), ENV, "t"), clock)
     server.thread.start()
     return server
 
 
-def mailing_live(db_path, clock, smtp, **account):
+def mailing_live(store_at, clock, smtp, **account):
     """The real receiver for an account that mails ``ops@example.com`` through ``smtp``."""
-    doc = base_config(db_path, alert_emails=["ops@example.com"], **account)
+    doc = base_config(store_at, alert_emails=["ops@example.com"], **account)
     doc["email"] = {"host": "127.0.0.1", "port": smtp.port, "from": "mw@example.com"}
     settings = parse_settings(doc, ENV, "t")
     live = LiveServer(settings, clock)
@@ -66,14 +67,14 @@ CYCLE = datetime(2026, 3, 8, tzinfo=UTC)
 
 
 # 2. A projected overage never counts overage frozen before an upgrade twice.
-def test_projected_overage_counts_frozen_overage_once(db_path, clock):
-    live = start_live(db_path, clock, plan_changes=FAQ)
+def test_projected_overage_counts_frozen_overage_once(store_at, clock):
+    live = start_live(store_at, clock, plan_changes=FAQ)
     try:
         devices(live, CYCLE + timedelta(days=1), [f"b{i}" for i in range(500)])
         for day in range(16, 24):  # steady growth after the upgrade
             names = [f"a{day}-{i}" for i in range(150)]
             devices(live, CYCLE + timedelta(days=day, hours=10), names, f"d{day}")
-        db = connect(live.settings.storage_path)
+        db = open_storage(live.settings)
         now = CYCLE + timedelta(days=24)
         report = compute_report(db, live.settings, "acme", now)
         mau = report.metric("mau")
@@ -92,11 +93,11 @@ def test_projected_overage_counts_frozen_overage_once(db_path, clock):
 
 
 # 3 and 18. The advice is the invoice the account gets if it takes it, usage charges included.
-def test_advice_is_the_next_invoice_to_the_cent_with_usage_charges(db_path, clock):
-    live = start_live(db_path, clock)
+def test_advice_is_the_next_invoice_to_the_cent_with_usage_charges(store_at, clock):
+    live = start_live(store_at, clock)
     try:
         devices(live, CYCLE + timedelta(days=2), [f"d{i}" for i in range(997)])
-        db = connect(live.settings.storage_path)
+        db = open_storage(live.settings)
         catalog = live.settings.catalog
         now = datetime(2026, 3, 23, 7, 11, 13, tzinfo=UTC)  # an odd instant: odd proration
         # Nothing more arrives: the cycle's final figures are known, so the forecast holds.
@@ -109,7 +110,7 @@ def test_advice_is_the_next_invoice_to_the_cent_with_usage_charges(db_path, cloc
         standard = options["jaas-standard"]
         # Take the advice: upgrade to Standard at `now`; the real invoice at cycle end.
         taken = parse_settings(
-            base_config(db_path, plan_changes=[{"at": now.isoformat(), "plan": "jaas-standard"}]),
+            base_config(store_at, plan_changes=[{"at": now.isoformat(), "plan": "jaas-standard"}]),
             ENV,
             "t",
         )
@@ -134,15 +135,15 @@ def test_advice_is_the_next_invoice_to_the_cent_with_usage_charges(db_path, cloc
         live.server.shutdown()
 
 
-def test_the_alert_email_states_every_option_as_a_whole_invoice(db_path, clock, smtp):
+def test_the_alert_email_states_every_option_as_a_whole_invoice(store_at, clock, smtp):
     from meterwise.reconciler.job import run_reconciliation
     from meterwise.reconciler.mailer import SmtpMailer
 
-    settings, live = mailing_live(db_path, clock, smtp)
+    settings, live = mailing_live(store_at, clock, smtp)
     try:
         devices(live, CYCLE + timedelta(days=2), [f"d{i}" for i in range(400)])
         recording(live, CYCLE + timedelta(days=2), 6000, "r1")
-        db = connect(settings.storage_path)
+        db = open_storage(settings)
         now = CYCLE + timedelta(days=4)
         run_reconciliation(db, settings, SmtpMailer(settings.email), now)
         text = smtp.messages[0][1].get_body(("plain",)).get_content()
@@ -160,11 +161,11 @@ def test_the_alert_email_states_every_option_as_a_whole_invoice(db_path, clock, 
 
 
 # 11. Nothing is billed or counted before signup.
-def test_cycles_before_the_cycle_anchor_bill_nothing(db_path, clock):
-    live = start_live(db_path, clock, cycle_anchor="2026-03-08")
+def test_cycles_before_the_cycle_anchor_bill_nothing(store_at, clock):
+    live = start_live(store_at, clock, cycle_anchor="2026-03-08")
     try:
         devices(live, datetime(2026, 2, 20, tzinfo=UTC), ["early-1", "early-2"])
-        db = connect(live.settings.storage_path)
+        db = open_storage(live.settings)
         before = compute_report(
             db, live.settings, "acme", datetime(2026, 3, 9, tzinfo=UTC), date(2026, 2, 20)
         )
@@ -180,14 +181,14 @@ def test_cycles_before_the_cycle_anchor_bill_nothing(db_path, clock):
 
 # 14. Proration counts days in the account's time zone, across a DST change too.
 @pytest.mark.parametrize("timezone", ["America/New_York", "UTC"])
-def test_proration_counts_local_days_across_dst(db_path, clock, timezone):
+def test_proration_counts_local_days_across_dst(store_at, clock, timezone):
     # New York: the cycle Feb 21 - Mar 21 2026 holds the DST change of Mar 8 (a 23-hour day).
     from zoneinfo import ZoneInfo
 
     tz = ZoneInfo(timezone)
     upgrade = datetime(2026, 3, 7, tzinfo=tz)  # local midnight, 14 of 28 days left
     live = start_live(
-        db_path,
+        store_at,
         clock,
         cycle_anchor="2026-02-21",
         timezone=timezone,
@@ -195,7 +196,7 @@ def test_proration_counts_local_days_across_dst(db_path, clock, timezone):
     )
     try:
         devices(live, datetime(2026, 2, 22, 12, tzinfo=UTC), ["d1"])
-        db = connect(live.settings.storage_path)
+        db = open_storage(live.settings)
         report = compute_report(
             db, live.settings, "acme", datetime(2026, 3, 22, 12, tzinfo=UTC), date(2026, 3, 1)
         )
@@ -207,13 +208,13 @@ def test_proration_counts_local_days_across_dst(db_path, clock, timezone):
 
 
 # 1. Alerts re-arm when the allowance changes, and say which plan they measure against.
-def test_alerts_rearm_after_the_upgrade_they_recommend(db_path, clock, smtp):
+def test_alerts_rearm_after_the_upgrade_they_recommend(store_at, clock, smtp):
     from meterwise.reconciler.job import run_reconciliation
     from meterwise.reconciler.mailer import SmtpMailer
 
     upgrade = CYCLE + timedelta(days=6)
     doc = base_config(
-        db_path,
+        store_at,
         alert_emails=["ops@example.com"],
         plan_changes=[{"at": upgrade.isoformat(), "plan": "jaas-standard"}],
     )
@@ -222,7 +223,7 @@ def test_alerts_rearm_after_the_upgrade_they_recommend(db_path, clock, smtp):
     live = LiveServer(settings, clock)
     live.thread.start()
     try:
-        db = connect(settings.storage_path)
+        db = open_storage(settings)
         seen = 0
         for day, total in [(2, 200), (4, 320), (8, 800), (12, 1300), (16, 1500), (20, 1600)]:
             when = CYCLE + timedelta(days=day, hours=9)
@@ -255,8 +256,8 @@ def minutes_of(report, metric: str) -> Decimal:
 
 
 # 5. A per-minute item across a cycle boundary is billed whole, once, where it ended.
-def test_minutes_across_a_cycle_boundary_are_neither_lost_nor_doubled(db_path, clock):
-    live = start_live(db_path, clock)
+def test_minutes_across_a_cycle_boundary_are_neither_lost_nor_doubled(store_at, clock):
+    live = start_live(store_at, clock)
     try:
         boundary = datetime(2026, 4, 8, tzinfo=UTC)
         stream = {"participantId": "p-stream"}
@@ -265,7 +266,7 @@ def test_minutes_across_a_cycle_boundary_are_neither_lost_nor_doubled(db_path, c
         dial = {"participantId": "p-dial", "nick": "phone"}
         post(live, "DIAL_OUT_STARTED", boundary - timedelta(minutes=5), dial, "s2")
         post(live, "DIAL_OUT_ENDED", boundary + timedelta(minutes=5), dial, "s2")
-        db = connect(live.settings.storage_path)
+        db = open_storage(live.settings)
         after = boundary + timedelta(days=1)
         march = compute_report(db, live.settings, "acme", after, date(2026, 4, 1))
         april = compute_report(db, live.settings, "acme", after)
@@ -285,10 +286,10 @@ def test_minutes_across_a_cycle_boundary_are_neither_lost_nor_doubled(db_path, c
 
 
 # 6. A lost ENDED bills at most open_interval_max_age_s, marked estimated and said so.
-def test_a_lost_ended_is_capped_and_marked_estimated(db_path, clock, smtp):
+def test_a_lost_ended_is_capped_and_marked_estimated(store_at, clock, smtp):
     from meterwise.reconciler.message import compose_final
 
-    live = start_live(db_path, clock)
+    live = start_live(store_at, clock)
     try:
         post(
             live,
@@ -297,7 +298,7 @@ def test_a_lost_ended_is_capped_and_marked_estimated(db_path, clock, smtp):
             {"participantId": "p-sip"},
             "s-sip",
         )
-        db = connect(live.settings.storage_path)
+        db = open_storage(live.settings)
         report = compute_report(
             db, live.settings, "acme", datetime(2026, 4, 8, 2, tzinfo=UTC), date(2026, 3, 20)
         )
@@ -315,10 +316,12 @@ def test_a_lost_ended_is_capped_and_marked_estimated(db_path, clock, smtp):
 
 
 # 7. Minutes are priced at the plan in force when they were used.
-def test_minutes_are_priced_at_the_plan_in_force(db_path, clock):
+def test_minutes_are_priced_at_the_plan_in_force(store_at, clock):
     switch = datetime(2026, 3, 15, tzinfo=UTC)
     doc = base_config(
-        db_path, plan="contract", plan_changes=[{"at": switch.isoformat(), "plan": "jaas-standard"}]
+        store_at,
+        plan="contract",
+        plan_changes=[{"at": switch.isoformat(), "plan": "jaas-standard"}],
     )
     doc["plans"] = {
         "contract": {
@@ -332,7 +335,7 @@ def test_minutes_are_priced_at_the_plan_in_force(db_path, clock):
     try:
         recording(live, switch - timedelta(days=2), 600, "before")
         recording(live, switch + timedelta(days=2), 600, "after")
-        db = connect(live.settings.storage_path)
+        db = open_storage(live.settings)
         report = compute_report(
             db, live.settings, "acme", datetime(2026, 4, 8, 2, tzinfo=UTC), date(2026, 3, 20)
         )
@@ -350,10 +353,10 @@ def test_minutes_are_priced_at_the_plan_in_force(db_path, clock):
 
 
 # 8. Transcription is estimated from first join to last leave, not the empty room.
-def test_transcription_estimate_excludes_the_empty_room(db_path, clock):
+def test_transcription_estimate_excludes_the_empty_room(store_at, clock):
     from meterwise.receiver.testing import Meeting
 
-    live = start_live(db_path, clock)
+    live = start_live(store_at, clock)
     try:
         created = datetime(2026, 3, 10, 10, tzinfo=UTC)
         post(live, "ROOM_CREATED", created, {"conference": "room@x"}, "s-t")
@@ -383,7 +386,7 @@ def test_transcription_estimate_excludes_the_empty_room(db_path, clock):
             {"preAuthenticatedLink": "https://x/t"},
             "s-t",
         )
-        db = connect(live.settings.storage_path)
+        db = open_storage(live.settings)
         report = compute_report(db, live.settings, "acme", created + timedelta(hours=1))
         transcription = report.metric("transcription_minutes")
         assert transcription is not None
@@ -394,8 +397,8 @@ def test_transcription_estimate_excludes_the_empty_room(db_path, clock):
 
 
 # 15. Recordings pair as the documented payloads allow: by the meeting's sessionId.
-def test_uploaded_recordings_are_never_reported_as_lost(db_path, clock):
-    live = start_live(db_path, clock)
+def test_uploaded_recordings_are_never_reported_as_lost(store_at, clock):
+    live = start_live(store_at, clock)
     try:
         base = CYCLE + timedelta(days=1)
         for i in range(20):
@@ -413,7 +416,7 @@ def test_uploaded_recordings_are_never_reported_as_lost(db_path, clock):
                     "share": True,
                 }
                 post(live, "RECORDING_UPLOADED", ended + timedelta(minutes=1), data, f"m{i}")
-        db = connect(live.settings.storage_path)
+        db = open_storage(live.settings)
         report = compute_report(db, live.settings, "acme", base + timedelta(days=2))
         check = next(c for c in report.checks if c.code == "recording_not_uploaded")
         assert check.count == 1
@@ -424,7 +427,7 @@ def test_uploaded_recordings_are_never_reported_as_lost(db_path, clock):
 
 
 # 13. What the figures mean: segments can overlap; rooms without a name say why.
-def test_segments_and_rooms_say_what_they_count(tmp_path, clock):
+def test_segments_and_rooms_say_what_they_count(store_at, clock):
     import json
     import time as _time
 
@@ -432,7 +435,7 @@ def test_segments_and_rooms_say_what_they_count(tmp_path, clock):
     from tests.traffic import EVENTS_SECRET, app_event, standard_headers
 
     doc = {
-        "storage": {"path": str(tmp_path / "e.db")},
+        "storage": base_config(store_at)["storage"],
         "accounts": [
             {
                 "id": "bot",
@@ -456,7 +459,7 @@ def test_segments_and_rooms_say_what_they_count(tmp_path, clock):
         body = json.dumps(events).encode()
         headers = standard_headers(body, "batch-1", int(_time.time()))
         assert live.post("/webhooks/events/bot", body, headers).status_code == 200
-        db = connect(settings.storage_path)
+        db = open_storage(settings)
         report = compute_report(
             db, settings, "bot", datetime(2026, 3, 10, tzinfo=UTC), segment="country"
         )
@@ -467,11 +470,11 @@ def test_segments_and_rooms_say_what_they_count(tmp_path, clock):
         live.server.shutdown()
 
 
-def test_rooms_without_room_created_are_labelled(db_path, clock):
-    live = start_live(db_path, clock)
+def test_rooms_without_room_created_are_labelled(store_at, clock):
+    live = start_live(store_at, clock)
     try:
         devices(live, CYCLE + timedelta(days=1), ["d1", "d2"], "anon")
-        db = connect(live.settings.storage_path)
+        db = open_storage(live.settings)
         report = compute_report(db, live.settings, "acme", CYCLE + timedelta(days=2))
         assert report.rooms == (("session anon-0 (no room name: ROOM_CREATED not received)", 2),)
     finally:
@@ -479,14 +482,14 @@ def test_rooms_without_room_created_are_labelled(db_path, clock):
 
 
 # 16. Ingest failures raise an alert, once per kind and cycle, re-armed when they clear.
-def test_ingest_failures_reach_people(db_path, clock, smtp):
+def test_ingest_failures_reach_people(store_at, clock, smtp):
     from meterwise.receiver.testing import Meeting
     from meterwise.reconciler.job import run_reconciliation
     from meterwise.reconciler.mailer import SmtpMailer
 
-    settings, live = mailing_live(db_path, clock, smtp)
+    settings, live = mailing_live(store_at, clock, smtp)
     try:
-        db = connect(settings.storage_path)
+        db = open_storage(settings)
         now = datetime.now(UTC)
         for i in range(5):  # the provider signs with a rotated secret we do not have
             doc = envelope("USAGE", ms(now), [{"deviceId": f"d{i}"}])
@@ -533,19 +536,19 @@ def test_ingest_failures_reach_people(db_path, clock, smtp):
 
 
 # 17. An install in mid-cycle says so, trusts its forecast less, and mails no unseen cycle.
-def test_a_partly_observed_first_cycle_says_so(db_path, clock, smtp):
+def test_a_partly_observed_first_cycle_says_so(store_at, clock, smtp):
     from meterwise.reconciler.html import render_html
     from meterwise.reconciler.job import run_reconciliation
     from meterwise.reconciler.mailer import SmtpMailer
 
-    doc = base_config(db_path, alert_emails=["ops@example.com"])
+    doc = base_config(store_at, alert_emails=["ops@example.com"])
     doc["email"] = {"host": "127.0.0.1", "port": smtp.port, "from": "mw@example.com"}
     doc["plans"] = {"jaas-basic": {"allowances": {"mau": 4}}}
     settings = parse_settings(doc, ENV, "t")
     live = LiveServer(settings, clock)
     live.thread.start()
     try:
-        db = connect(settings.storage_path)
+        db = open_storage(settings)
         install = CYCLE + timedelta(days=16)
         db.record_observation("acme", ms(install))  # what `meterwise serve` does at first start
         devices(live, install + timedelta(hours=2), ["d1", "d2", "d3"])
@@ -571,11 +574,11 @@ def test_a_partly_observed_first_cycle_says_so(db_path, clock, smtp):
         live.server.shutdown()
 
 
-def test_serve_records_when_observation_began(tmp_path):
+def test_serve_records_when_observation_began(store_at):
     from meterwise.receiver.server import observe_accounts
 
-    settings = parse_settings(base_config(tmp_path / "o.db"), ENV, "t")
-    db = connect(settings.storage_path)
+    settings = parse_settings(base_config(store_at), ENV, "t")
+    db = open_storage(settings)
     observe_accounts(db, settings)
     first = db.observed_since("acme")
     assert first is not None and abs(first - datetime.now(UTC).timestamp() * 1000) < 5000
@@ -584,14 +587,14 @@ def test_serve_records_when_observation_began(tmp_path):
 
 
 # 12. One JSON type per field: quantities are decimal strings, instants are UTC with Z.
-def test_json_types_are_one_per_field(db_path, clock):
+def test_json_types_are_one_per_field(store_at, clock):
     from meterwise.reconciler.report import report_to_dict
 
-    live = start_live(db_path, clock, timezone="America/New_York")
+    live = start_live(store_at, clock, timezone="America/New_York")
     try:
         devices(live, CYCLE + timedelta(days=1), ["d1", "d2"])
         recording(live, CYCLE + timedelta(days=1), 100, "r1")  # 1.666... minutes exact
-        db = connect(live.settings.storage_path)
+        db = open_storage(live.settings)
         data = report_to_dict(compute_report(db, live.settings, "acme", CYCLE + timedelta(days=3)))
         for name, m in data["metrics"].items():
             for field in ("used", "overage_units", "forecast", "forecast_low", "forecast_high"):
@@ -614,13 +617,13 @@ def at_clock(clock, when: datetime):
 
 
 # 10. A report as known at an instant never changes afterwards.
-def test_a_report_as_known_at_an_instant_is_reproducible(db_path, clock, tmp_path):
+def test_a_report_as_known_at_an_instant_is_reproducible(store_at, clock, tmp_path):
     from click.testing import CliRunner
 
     from meterwise.receiver.cli import cli
     from tests.conftest import SECRET
 
-    live = start_live(db_path, clock)
+    live = start_live(store_at, clock)
     try:
         t1 = datetime(2026, 3, 20, 12, tzinfo=UTC)
         t = at_clock(clock, t1)
@@ -632,7 +635,8 @@ def test_a_report_as_known_at_an_instant_is_reproducible(db_path, clock, tmp_pat
         assert live.send(late, t=t).status_code == 200
         config = tmp_path / "m.toml"
         config.write_text(
-            f'[storage]\npath = "{db_path}"\n[[accounts]]\nid = "acme"\nprovider = "jaas"\n'
+            f"[storage]\n{storage_line(store_at)}\n"
+            f'[[accounts]]\nid = "acme"\nprovider = "jaas"\n'
             f'plan = "jaas-basic"\ncycle_anchor = "2026-03-08"\nwebhook_secrets = ["{SECRET}"]\n'
         )
         base = ["report", "acme", "--at", t1.isoformat(), "--format", "json"]
@@ -648,12 +652,12 @@ def test_a_report_as_known_at_an_instant_is_reproducible(db_path, clock, tmp_pat
 
 
 # 9. A closed cycle stays as reported; late events are dated adjustments and one correction.
-def test_a_closed_cycle_is_frozen_and_corrected_once(db_path, clock, smtp):
+def test_a_closed_cycle_is_frozen_and_corrected_once(store_at, clock, smtp):
     from meterwise.reconciler.job import run_reconciliation
     from meterwise.reconciler.mailer import SmtpMailer
     from meterwise.reconciler.report import report_to_dict
 
-    doc = base_config(db_path, plan="tiny", alert_emails=["ops@example.com"])
+    doc = base_config(store_at, plan="tiny", alert_emails=["ops@example.com"])
     doc["plans"] = {"tiny": {"extends": "jaas-basic", "name": "Tiny", "allowances": {"mau": 1}}}
     doc["email"] = {"host": "127.0.0.1", "port": smtp.port, "from": "mw@example.com"}
     doc["reconcile"] = {"close_grace_s": 60}
@@ -661,7 +665,7 @@ def test_a_closed_cycle_is_frozen_and_corrected_once(db_path, clock, smtp):
     live = LiveServer(settings, clock)
     live.thread.start()
     try:
-        db = connect(settings.storage_path)
+        db = open_storage(settings)
         mid = datetime(2026, 3, 20, tzinfo=UTC)
         t = at_clock(clock, mid)
         for d in ("d1", "d2"):

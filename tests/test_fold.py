@@ -3,25 +3,23 @@ give the same aggregates as a full `meterwise rebuild`, and the MAU an independe
 
 from __future__ import annotations
 
+import itertools
 import json
-import shutil
-import tempfile
 from datetime import UTC, datetime
-from pathlib import Path
 
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
-from meterwise.config.settings import parse_settings
+from meterwise.config.settings import Settings, parse_settings
 from meterwise.receiver.providers import jaas
 from meterwise.receiver.rebuild import rebuild
 from meterwise.receiver.testing import envelope
 from meterwise.reconciler.cycles import cycle_start_of
 from meterwise.reconciler.fold import fold_pending
-from meterwise.storage import connect
+from meterwise.storage import open_storage
 from meterwise.storage.sqlite.rollups import refresh
-from tests.conftest import SECOND_SECRET, base_config
+from tests.conftest import SECOND_SECRET, base_config, run_sql
 
 START_MS = int(datetime(2026, 3, 1, tzinfo=UTC).timestamp() * 1000)  # spans 3 cycles
 AGGREGATES = (
@@ -34,19 +32,8 @@ AGGREGATES = (
     "SELECT * FROM first_seen_users ORDER BY 1, 2, 3, 4, 5",
 )
 ROLLUPS = ("first_seen_hours", "first_seen_sessions", "first_seen_users")
-_template: dict[str, Path] = {}
-
-
-def fresh_db() -> Path:
-    """A migrated, empty database file of its own (copied from one made once)."""
-    if "db" not in _template:
-        template = Path(tempfile.mkdtemp(prefix="meterwise-fold-template-")) / "template.db"
-        connect(template).close()
-        _template["db"] = template
-    folder = Path(tempfile.mkdtemp(prefix="meterwise-fold-"))
-    target = folder / "meterwise.db"
-    shutil.copy(_template["db"], target)
-    return target
+ENGINES = ("sqlite", "postgresql")  # both engines' folds against their own rebuild
+_examples = itertools.count()
 
 
 event = st.tuples(
@@ -59,23 +46,24 @@ event = st.tuples(
 )
 
 
-def aggregates(db_path: Path) -> list[list[tuple[object, ...]]]:
-    store = connect(db_path)
-    try:
-        return [store.conn.execute(sql).fetchall() for sql in AGGREGATES]
-    finally:
-        store.close()
+def aggregates(settings: Settings, account: str) -> list[list[tuple[object, ...]]]:
+    """Every aggregate row of ``account`` (each table's first column is the account)."""
+    return [[r for r in run_sql(settings, sql) if r[0] == account] for sql in AGGREGATES]
 
 
-@hsettings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@hsettings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
 @given(
     events=st.lists(event, min_size=1, max_size=25),
     data=st.data(),
 )
-def test_folds_at_random_points_equal_a_rebuild(events, data):
-    db_path = fresh_db()
-    config = parse_settings(base_config(db_path), {"ACME_WHSEC_2": SECOND_SECRET}, "test")
-    account = config.accounts["acme"]
+def test_folds_at_random_points_equal_a_rebuild(store_at, events, data):
+    name = f"acct{next(_examples)}"  # each example is an account of its own in one database
+    config = parse_settings(base_config(store_at, id=name), {"ACME_WHSEC_2": SECOND_SECRET}, "test")
+    account = config.accounts[name]
     docs = []
     for i, (kind, minute, session, devices, user, mail) in enumerate(events):
         email = {"email": mail} if mail else {}
@@ -93,15 +81,15 @@ def test_folds_at_random_points_equal_a_rebuild(events, data):
     order = data.draw(st.permutations(list(range(len(docs)))))
     order += data.draw(st.lists(st.sampled_from(order), max_size=len(order)))
     folds = data.draw(st.lists(st.booleans(), min_size=len(order), max_size=len(order)))
-    store = connect(db_path)
+    store = open_storage(config)
     for received, (i, fold_now) in enumerate(zip(order, folds, strict=True)):
         parsed = jaas.parse(json.dumps(docs[i]).encode(), account, {})
-        store.store_delivery("acme", "jaas", parsed, 1_000 + received)
+        store.store_delivery(name, "jaas", parsed, 1_000 + received)
         if fold_now:
             fold_pending(store, config)
     fold_pending(store, config)
     assert store.pending_folds() == 0
-    folded = aggregates(db_path)
+    folded = aggregates(config, name)
 
     # An independent count: distinct devices per cycle, from the documents themselves.
     cycle_of = cycle_start_of(account, "anchored")
@@ -113,69 +101,67 @@ def test_folds_at_random_points_equal_a_rebuild(events, data):
     }
     assert {(row[2], row[3]) for row in folded[0] if row[1] == "mau"} == expected
     assert sum(n for *_, n in folded[1] if _[1] == "events") == len(docs)
-    assert_rollups_match(store, data)
+    assert_rollups_match(store, config, name, data)
 
-    rebuild(store, config, "acme")
+    rebuild(store, config, name)
     store.close()
-    assert aggregates(db_path) == folded
-    shutil.rmtree(db_path.parent, ignore_errors=True)
+    assert aggregates(config, name) == folded
 
 
-def test_the_fold_is_exactly_once_per_event(tmp_path):
-    db_path = tmp_path / "m.db"
-    config = parse_settings(base_config(db_path), {"ACME_WHSEC_2": SECOND_SECRET}, "test")
-    store = connect(db_path)
+def test_the_fold_is_exactly_once_per_event(store_at):
+    config = parse_settings(base_config(store_at), {"ACME_WHSEC_2": SECOND_SECRET}, "test")
+    store = open_storage(config)
     doc = envelope("USAGE", START_MS, [{"deviceId": "d1"}, {"deviceId": "d2"}])
     parsed = jaas.parse(json.dumps(doc).encode(), config.accounts["acme"], {})
     assert store.store_delivery("acme", "jaas", parsed, 1) != []
     assert store.pending_folds() == 1
-    assert aggregates(db_path)[0] == []  # nothing folded yet: the request path only inserted
+    assert aggregates(config, "acme")[0] == []  # nothing folded yet: the request path only inserted
     assert fold_pending(store, config) == 1
     assert fold_pending(store, config) == 0  # folded once, never again
     assert store.store_delivery("acme", "jaas", parsed, 2) == []  # a duplicate queues nothing
     assert fold_pending(store, config) == 0
-    rows = store.conn.execute("SELECT metric, count FROM activity_hourly ORDER BY 1").fetchall()
+    rows = run_sql(config, "SELECT metric, count FROM activity_hourly ORDER BY 1")
     assert rows == [("events", 1), ("mau", 2)]
     # Rejections and duplicates are logged by an insert and counted once by the fold.
     store.count_delivery("acme", "duplicate", START_MS)
     store.count_delivery("acme", "duplicate", START_MS + 1)
     counts = "SELECT reason, count FROM delivery_counts"
-    assert store.conn.execute(counts).fetchall() == []
+    assert run_sql(config, counts) == []
     fold_pending(store, config)
     fold_pending(store, config)
-    assert store.conn.execute(counts).fetchall() == [("duplicate", 2)]
+    assert run_sql(config, counts) == [("duplicate", 2)]
 
 
-def assert_rollups_match(store, data) -> None:
-    """The fold's rollups equal a GROUP BY over the first sightings, and every live read
+def assert_rollups_match(store, settings, account, data) -> None:
+    """The fold's rollups equal a GROUP BY over the first sightings (SQLite's `refresh`;
+    on both engines the rebuild after this recomputes them too), and every live read
     through them equals the same read by scan (as "known at" the end of time), at random
     instants, plan switches and internal domains."""
-    kept = [
-        store.conn.execute(f"SELECT * FROM {t} ORDER BY 1, 2, 3, 4").fetchall() for t in ROLLUPS
-    ]
-    with store._write() as conn:
-        refresh(conn, "acme")
-    assert [
-        store.conn.execute(f"SELECT * FROM {t} ORDER BY 1, 2, 3, 4").fetchall() for t in ROLLUPS
-    ] == kept
-    cycles = [
-        r[0] for r in store.conn.execute("SELECT DISTINCT cycle_start_ms FROM entity_first_seen")
-    ]
+    if not settings.storage_url:
+        kept = [run_sql(settings, f"SELECT * FROM {t} ORDER BY 1, 2, 3, 4") for t in ROLLUPS]
+        with store._write() as conn:
+            refresh(conn, account)
+        again = [run_sql(settings, f"SELECT * FROM {t} ORDER BY 1, 2, 3, 4") for t in ROLLUPS]
+        assert again == kept
+    sql = "SELECT DISTINCT cycle_start_ms FROM entity_first_seen WHERE account = ?"
+    cycles = [r[0] for r in run_sql(settings, sql, (account,))]
     for cycle in cycles:
         before = cycle + data.draw(st.integers(0, 32 * 86_400_000), label="before")
         cuts = sorted(data.draw(st.lists(st.integers(cycle, before), max_size=2), label="cuts"))
         domains = data.draw(st.sampled_from([[], ["corp.example"], ["CORP.example", "x.example"]]))
         live = (
-            store.first_seen_groups("acme", "mau", cycle, before, cuts),
-            sorted(store.first_seen_by_session("acme", "mau", cycle, before, domains), key=str),
-            store.internal_by_user("acme", "mau", cycle, before, domains),
-            store.distinct_by_cycle("acme", "mau"),
+            store.first_seen_groups(account, "mau", cycle, before, cuts),
+            sorted(store.first_seen_by_session(account, "mau", cycle, before, domains), key=str),
+            store.internal_by_user(account, "mau", cycle, before, domains),
+            store.distinct_by_cycle(account, "mau"),
         )
         with store.known_at(2**62):
             scanned = (
-                store.first_seen_groups("acme", "mau", cycle, before, cuts),
-                sorted(store.first_seen_by_session("acme", "mau", cycle, before, domains), key=str),
-                store.internal_by_user("acme", "mau", cycle, before, domains),
-                store.distinct_by_cycle("acme", "mau"),
+                store.first_seen_groups(account, "mau", cycle, before, cuts),
+                sorted(
+                    store.first_seen_by_session(account, "mau", cycle, before, domains), key=str
+                ),
+                store.internal_by_user(account, "mau", cycle, before, domains),
+                store.distinct_by_cycle(account, "mau"),
             )
         assert (sorted(live[0]), *live[1:]) == (sorted(scanned[0]), *scanned[1:])

@@ -64,18 +64,28 @@ envelopes = st.fixed_dictionaries(
 
 
 _APPS: dict[object, object] = {}
+ENGINES = ("sqlite", "postgresql")  # every input, on both engines: never a 500
 
 
-def _app(tmp_path_factory):
-    """One app (and database) per test run: a fresh migrated database per example made the
-    fuzzing slow, and a status check needs no empty database (duplicates answer 200)."""
+def _storage(request, engine: str, name: str) -> dict[str, str]:
+    """The `[storage]` table of a database of its own for this run's ``name`` app."""
+    if engine == "postgresql":
+        return {"url": request.getfixturevalue("pg_server").create_database(f"fuzz_{name}")}
+    folder = request.getfixturevalue("tmp_path_factory").mktemp(f"fuzz-{name}")
+    return {"path": str(folder / "fuzz.db")}
+
+
+def _app(request, engine: str):
+    """One app (and database) per engine and test run: a fresh migrated database per example
+    made the fuzzing slow, and a status check needs no empty database (duplicates answer
+    200)."""
     from meterwise.config.settings import parse_settings
     from tests.conftest import base_config
 
-    key = id(tmp_path_factory)
+    key = ("jaas", engine)
     if key not in _APPS:
-        path = tmp_path_factory.mktemp("fuzz") / "fuzz.db"
-        settings = parse_settings(base_config(path, app_id=None), {"ACME_WHSEC_2": "x"}, "t")
+        store = _storage(request, engine, "jaas")
+        settings = parse_settings(base_config(store, app_id=None), {"ACME_WHSEC_2": "x"}, "t")
         _APPS[key] = create_app(settings)
     return _APPS[key]
 
@@ -86,8 +96,8 @@ def _app(tmp_path_factory):
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )
 @given(doc=envelopes)
-def test_signed_envelopes_never_get_a_500(tmp_path_factory, doc):
-    client = _app(tmp_path_factory).test_client()
+def test_signed_envelopes_never_get_a_500(request, engine, doc):
+    client = _app(request, engine).test_client()
     body, headers = signed(json.dumps(doc).encode(), SECRET, int(time.time()))
     response = client.post("/webhooks/jaas/acme", data=body, headers=headers)
     assert response.status_code < 500, response.get_json()
@@ -107,9 +117,9 @@ def test_signed_envelopes_never_get_a_500(tmp_path_factory, doc):
     ),
 )
 def test_arbitrary_bytes_and_headers_never_get_a_500(
-    tmp_path_factory, body, signature, content_type
+    request, engine, body, signature, content_type
 ):
-    client = _app(tmp_path_factory).test_client()
+    client = _app(request, engine).test_client()
     headers = {"Content-Type": content_type}
     try:
         headers["X-Jaas-Signature"] = signature.encode("latin-1").decode("latin-1")
@@ -119,18 +129,17 @@ def test_arbitrary_bytes_and_headers_never_get_a_500(
     assert response.status_code in (200, 401, 415), response.get_json()
 
 
-def _providers_app(tmp_path_factory):
-    if "providers" in _APPS:
-        return _APPS["providers"]
-    _APPS["providers"] = app = _make_providers_app(tmp_path_factory)
-    return app
+def _providers_app(request, engine: str):
+    key = ("providers", engine)
+    if key not in _APPS:
+        _APPS[key] = _make_providers_app(_storage(request, engine, "providers"))
+    return _APPS[key]
 
 
-def _make_providers_app(tmp_path_factory):
+def _make_providers_app(store: dict[str, str]):
     from meterwise.config.settings import parse_settings
     from tests.traffic import EVENTS_SECRET
 
-    path = tmp_path_factory.mktemp("fuzzp") / "fuzz.db"
     accounts = [
         {
             "id": "cc",
@@ -155,7 +164,7 @@ def _make_providers_app(tmp_path_factory):
             "options": {"pseudonymize": True, "pseudonymize_key": "k" * 16},
         },
     ]
-    doc = {"storage": {"path": str(path)}, "accounts": accounts}
+    doc = {"storage": store, "accounts": accounts}
     return create_app(parse_settings(doc, {}, "t"))
 
 
@@ -203,7 +212,7 @@ provider_docs = st.one_of(
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )
 @given(case=provider_docs)
-def test_other_providers_never_get_a_500(tmp_path_factory, case):
+def test_other_providers_never_get_a_500(request, engine, case):
     from tests.traffic import basic, standard_headers
 
     path, doc = case
@@ -213,6 +222,6 @@ def test_other_providers_never_get_a_500(tmp_path_factory, case):
         "wll/wl": {"Content-Type": "application/json", "X-Meterwise-Secret": "s" * 16},
         "events/ev": standard_headers(body, "msg_fuzz", int(time.time())),
     }[path]
-    client = _providers_app(tmp_path_factory).test_client()
+    client = _providers_app(request, engine).test_client()
     response = client.post(f"/webhooks/{path}", data=body, headers=headers)
     assert response.status_code in (200, 400, 422), (response.status_code, response.get_json())

@@ -24,6 +24,7 @@ from meterwise.receiver.testing import envelope, signed
 from meterwise.storage.sqlite import migrate
 
 FIXTURES = Path(__file__).parent / "fixtures"
+ENGINES = ("sqlite", "postgresql")  # purge and retention on both; the file tests are SQLite
 SECRET = "whsec_fixture000000000000000000000000"
 MIGRATIONS = [
     "0001_baseline",
@@ -171,6 +172,7 @@ def test_a_database_newer_than_the_code_is_refused_naming_both(tmp_path):
     assert code == 1 and "newer Meterwise" in out
 
 
+@pytest.mark.sqlite_only  # `db backup` copies a SQLite file; PostgreSQL has pg_dump
 def test_backup_of_a_live_database_is_consistent(tmp_path, live):
     stop = threading.Event()
 
@@ -206,7 +208,8 @@ def test_purge_drops_personal_data_and_keeps_every_figure(tmp_path, live):
     from meterwise.receiver.testing import Meeting
     from meterwise.reconciler.reconcile import compute_report
     from meterwise.reconciler.report import report_to_dict
-    from meterwise.storage import connect
+    from meterwise.storage import open_storage
+    from tests.conftest import run_sql, storage_toml
 
     start = int(datetime(2026, 3, 10, 9, tzinfo=UTC).timestamp() * 1000)
     meeting = Meeting("m1", start)
@@ -220,7 +223,7 @@ def test_purge_drops_personal_data_and_keeps_every_figure(tmp_path, live):
         )
     for doc in meeting.events:
         assert live.send(doc).status_code == 200
-    db = connect(live.settings.storage_path)
+    db = open_storage(live.settings)
     at = datetime(2026, 4, 9, tzinfo=UTC)
 
     def figures() -> dict:
@@ -232,7 +235,8 @@ def test_purge_drops_personal_data_and_keeps_every_figure(tmp_path, live):
     before = figures()
     config = tmp_path / "p.toml"
     config.write_text(
-        f'[storage]\npath = "{live.settings.storage_path}"\n[[accounts]]\nid = "acme"\n'
+        f"[storage]\n{storage_toml(live.settings)}\n"
+        '[[accounts]]\nid = "acme"\n'
         'provider = "jaas"\nplan = "jaas-basic"\ncycle_anchor = "2026-03-08"\n'
         'webhook_secrets = ["whsec_x"]\n'
     )
@@ -241,27 +245,24 @@ def test_purge_drops_personal_data_and_keeps_every_figure(tmp_path, live):
     )
     assert code == 0 and "dated before 2026-04-08 00:00 UTC" in out, out
     assert figures() == before
-    raw = sqlite3.connect(live.settings.storage_path)
-    assert raw.execute(
-        "SELECT count(*) FROM events WHERE body != CAST('{}' AS BLOB)"
-    ).fetchone() == (0,)
-    assert raw.execute(
-        "SELECT count(*) FROM participants WHERE name IS NOT NULL OR email IS NOT NULL"
-    ).fetchone() == (0,)
-    raw.close()
+    assert run_sql(live.settings, "SELECT count(*) FROM events WHERE length(body) > 2") == [(0,)]
+    assert run_sql(
+        live.settings,
+        "SELECT count(*) FROM participants WHERE name IS NOT NULL OR email IS NOT NULL",
+    ) == [(0,)]
     code, out = run("rebuild", "--config", str(config))  # purged cycles stay as they were
     assert code == 0, out
     assert figures() == before
 
 
-def test_retain_raw_days_purges_old_cycles_on_the_scheduled_pass(db_path, clock):
+def test_retain_raw_days_purges_old_cycles_on_the_scheduled_pass(store_at, clock):
     from meterwise.config.settings import parse_settings
     from meterwise.reconciler.job import run_reconciliation
     from meterwise.reconciler.mailer import MemoryMailer
-    from meterwise.storage import connect
-    from tests.conftest import SECOND_SECRET, LiveServer, base_config
+    from meterwise.storage import open_storage
+    from tests.conftest import SECOND_SECRET, LiveServer, base_config, run_sql
 
-    doc = base_config(db_path)
+    doc = base_config(store_at)
     doc["storage"]["retain_raw_days"] = 30
     settings = parse_settings(doc, {"ACME_WHSEC_2": SECOND_SECRET}, "t")
     live = LiveServer(settings, clock)
@@ -271,14 +272,14 @@ def test_retain_raw_days_purges_old_cycles_on_the_scheduled_pass(db_path, clock)
         recent = int(time.time() * 1000) - 3_600_000
         for ts, device in ((old, "old"), (recent, "recent")):
             assert live.send(envelope("USAGE", ts, [{"deviceId": device}])).status_code == 200
-        db = connect(settings.storage_path)
+        db = open_storage(settings)
         run_reconciliation(db, settings, MemoryMailer(), datetime.now(UTC))
-        bodies = dict(
-            db.conn.execute(
-                "SELECT ts_ms, body != CAST('{}' AS BLOB) FROM events ORDER BY ts_ms"
-            ).fetchall()
-        )
-        assert bodies == {old: 0, recent: 1}  # the old cycle purged, this cycle kept
+        # the old cycle purged, this cycle kept
+        bodies = run_sql(settings, "SELECT ts_ms, length(body) > 2 FROM events ORDER BY ts_ms")
+        assert [(ts, bool(kept)) for ts, kept in bodies] == [
+            (old, False),
+            (recent, True),
+        ]  # the old cycle purged, this cycle kept
     finally:
         live.server.shutdown()
 

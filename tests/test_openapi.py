@@ -22,9 +22,14 @@ from tests.conftest import SECOND_SECRET, Clock, LiveServer, base_config
 from tests.test_api import JWT_SECRET, token
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    doc = base_config(tmp_path_factory.mktemp("openapi") / "api.db")
+@pytest.fixture(scope="module", params=("sqlite", "postgresql"))
+def server(request, tmp_path_factory):
+    """The app over HTTP on each engine (every generated request runs against both)."""
+    if request.param == "postgresql":
+        store = {"url": request.getfixturevalue("pg_server").create_database("openapi")}
+    else:
+        store = tmp_path_factory.mktemp("openapi") / "api.db"
+    doc = base_config(store)
     doc["api"] = {"jwt_secret": JWT_SECRET}
     live = LiveServer(parse_settings(doc, {"ACME_WHSEC_2": SECOND_SECRET}, "t"), Clock())
     live.thread.start()

@@ -15,17 +15,22 @@ import pytest
 from meterwise.config.settings import load_settings
 from meterwise.receiver.providers import jaas
 from meterwise.receiver.testing import Meeting
-from meterwise.storage import connect
+from meterwise.storage import open_storage
+from tests.conftest import run_sql, storage_line
 from tests.smtp import SmtpServer
 
 PYTHON = sys.executable
 
 
-def write_config(tmp_path: Path, smtp_port: int) -> Path:
+ENGINES = ("sqlite", "postgresql")  # every test here runs on both engines
+
+
+def write_config(tmp_path: Path, smtp_port: int, store_at: Path | dict[str, str]) -> Path:
+    """A config file for `store_at` (the SQLite file, or the test's PostgreSQL database)."""
     path = tmp_path / "meterwise.toml"
     path.write_text(f"""
 [storage]
-path = "{tmp_path / "sched.db"}"
+{storage_line(store_at)}
 [email]
 host = "127.0.0.1"
 port = {smtp_port}
@@ -47,7 +52,7 @@ alert_emails = ["ops@example.com"]
 
 def store_meeting(config: Path, devices: int, session: str, first: int = 0) -> None:
     settings = load_settings(str(config), {})
-    db = connect(settings.storage_path)
+    db = open_storage(settings)
     meeting = Meeting(session, int(time.time() * 1000) - 3_600_000)
     for i in range(first, first + devices):
         meeting.join(f"dev-{i}", moderator=i == first)
@@ -99,8 +104,8 @@ def wait_for(predicate, seconds: float = 20.0) -> bool:
 
 
 @pytest.mark.slow
-def test_two_schedulers_send_one_email_and_the_standby_takes_over(tmp_path, smtp):
-    config = write_config(tmp_path, smtp.port)
+def test_two_schedulers_send_one_email_and_the_standby_takes_over(tmp_path, store_at, smtp):
+    config = write_config(tmp_path, smtp.port, store_at)
     store_meeting(config, 11, "m1")  # 55% of 20
     first = start_scheduler(config, tmp_path / "a.log")
     second = start_scheduler(config, tmp_path / "b.log")
@@ -111,8 +116,8 @@ def test_two_schedulers_send_one_email_and_the_standby_takes_over(tmp_path, smtp
         # observation of the account began (the first scheduler start).
         assert len(alerts(smtp)) == 1 and len(finals(smtp)) == 0
         assert "MAU 55% of 20" in alerts(smtp)[0]
-        db = connect(tmp_path / "sched.db")
-        holder = db.conn.execute("SELECT holder FROM leases").fetchone()[0]
+        settings = load_settings(str(config), {})
+        holder = run_sql(settings, "SELECT holder FROM leases")[0][0]
         leader, standby = (first, second) if f":{first.pid}:" in holder else (second, first)
         assert f":{leader.pid}:" in holder
         leader.send_signal(signal.SIGKILL)  # dies without releasing its lease
@@ -122,7 +127,7 @@ def test_two_schedulers_send_one_email_and_the_standby_takes_over(tmp_path, smtp
         time.sleep(1.0)
         assert len(alerts(smtp)) == 2 and len(finals(smtp)) == 0
         assert "MAU 85% of 20" in alerts(smtp)[1]
-        holder = db.conn.execute("SELECT holder FROM leases").fetchone()[0]
+        holder = run_sql(settings, "SELECT holder FROM leases")[0][0]
         assert f":{standby.pid}:" in holder
     finally:
         for proc in (first, second):
@@ -132,8 +137,8 @@ def test_two_schedulers_send_one_email_and_the_standby_takes_over(tmp_path, smtp
 
 
 @pytest.mark.slow
-def test_two_reconcile_runs_at_once_send_one_email(tmp_path, smtp):
-    config = write_config(tmp_path, smtp.port)
+def test_two_reconcile_runs_at_once_send_one_email(tmp_path, store_at, smtp):
+    config = write_config(tmp_path, smtp.port, store_at)
     store_meeting(config, 19, "m1")
     env = {**os.environ}
     procs = [
@@ -151,10 +156,10 @@ def test_two_reconcile_runs_at_once_send_one_email(tmp_path, smtp):
     assert sum("sent: [Meterwise] acme: MAU 95% of 20" in out for out in outputs) == 1
 
 
-def test_missed_runs_coalesce_into_one_catch_up_run(tmp_path, smtp):
+def test_missed_runs_coalesce_into_one_catch_up_run(tmp_path, store_at, smtp):
     from meterwise.reconciler.scheduler import Runner, tick
 
-    config = write_config(tmp_path, smtp.port)
+    config = write_config(tmp_path, smtp.port, store_at)
     store_meeting(config, 3, "m1")
     settings = load_settings(str(config), {})
     settings = type(settings)(
@@ -163,8 +168,8 @@ def test_missed_runs_coalesce_into_one_catch_up_run(tmp_path, smtp):
             "reconcile_every_s": 900,
         }
     )
-    db = connect(settings.storage_path)
-    db.conn.execute("INSERT INTO leases VALUES ('scheduler', 'old', 0, 0)")
+    db = open_storage(settings)
+    run_sql(settings, "INSERT INTO leases VALUES ('scheduler', 'old', 0, 0)")
     db.mark_run("scheduler", int(time.time() * 1000) - 6 * 3600 * 1000)  # down for 6 hours
     runner = Runner(settings, "me", 30)
     assert [tick(runner) for _ in range(3)] == ["ran", "leader, not due", "leader, not due"]

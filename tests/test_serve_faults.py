@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from tests.conftest import storage_line
 from tests.test_server import Server, keep_posting, post_event
 
 pytestmark = pytest.mark.slow
@@ -52,7 +53,12 @@ def wait_for(predicate, timeout: float = 15.0) -> bool:
     return False
 
 
-def stored_keys(tmp_path: Path) -> set[str]:
+def stored_keys(tmp_path: Path, store_at: Path | dict[str, str] | None = None) -> set[str]:
+    if isinstance(store_at, dict):
+        import psycopg
+
+        with psycopg.connect(store_at["url"]) as pg:
+            return {row[0] for row in pg.execute("SELECT idempotency_key FROM events")}
     conn = sqlite3.connect(tmp_path / "serve.db")
     try:
         return {row[0] for row in conn.execute("SELECT idempotency_key FROM events")}
@@ -60,8 +66,14 @@ def stored_keys(tmp_path: Path) -> set[str]:
         conn.close()
 
 
-def test_worker_restarts_never_break_ingest(tmp_path):
-    server = Server(tmp_path, workers=2, extra="[reconcile]\nscheduler = false\n")
+ENGINES = ("sqlite", "postgresql")  # worker restarts on both; the other tests are the process's
+
+
+def test_worker_restarts_never_break_ingest(tmp_path, store_at, engine):
+    """Every worker replaced (SIGHUP), one stopped, one aborted: ingest goes on, on either
+    engine (PostgreSQL: each new worker opens its own pool after the fork)."""
+    storage = storage_line(store_at) if engine == "postgresql" else None
+    server = Server(tmp_path, workers=2, extra="[reconcile]\nscheduler = false\n", storage=storage)
     acked: list[str] = []
     failed: list[int] = []
     stop = threading.Event()
@@ -92,7 +104,7 @@ def test_worker_restarts_never_break_ingest(tmp_path):
         assert requests.get(server.url + "/metrics", timeout=5).status_code == 200
         assert requests.get(server.url + "/healthz", timeout=5).status_code == 200
         assert not failed, f"non-2xx answers: {sorted(set(failed))}"
-        assert set(acked) | set(later) <= stored_keys(tmp_path)
+        assert set(acked) | set(later) <= stored_keys(tmp_path, store_at)
     finally:
         server.kill()
 
