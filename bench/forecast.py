@@ -1,11 +1,20 @@
-"""Forecast accuracy on synthetic traffic models, ours vs the linear run-rate projection.
+"""Forecast accuracy on the traffic suite, through real storage and `compute_report`.
 
-For each model of reconciler/traffic.py, runs the real forecast code at days 5, 10 and 20 of a
-30-day cycle and prints the absolute % error of our end-of-cycle MAU forecast and of the
-linear projection (used / elapsed share, what Lago does). Targets: median error <= 10% at
-day 10, and below linear on every model.
+Every model of reconciler/traffic.py is delivered day by day (its provider's own payloads,
+parsed by the adapter, stored in a real SQLite file, folded) and reported after each day of
+the evaluated cycle: (a) the account's first cycle, (b) a cycle after one to three cycles
+of history. Several seeds per model; the allowance is the final count times a margin that
+varies with the seed (some runs cross, some end well under). Prints, per model and for the
+tuned and the held-out half (the fixed split of `traffic.split()`):
 
-    python bench/forecast.py [--seeds 5]
+- median absolute % error at days 3, 5, 10, 15, 20 (ours / the linear run-rate);
+- p90 error and band coverage (share of runs whose final count fell inside the 80% band);
+- false alarms (a forecast warning by day 10 although the cycle ends under 90% of the
+  allowance), missed warnings (the cycle crosses after day 10, no warning by day 10) and
+  the first warning's lead time.
+
+    python bench/forecast.py [--seeds 4] [--half both|tune|held-out] [--jobs 2]
+                             [--models "stable team,classes"]
 """
 
 from __future__ import annotations
@@ -14,101 +23,193 @@ import argparse
 import random
 import statistics
 import sys
+from concurrent.futures import ProcessPoolExecutor
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from meterwise.reconciler.forecast import forecast_distinct, linear_forecast  # noqa: E402
+from bench._forecast_runs import Run, run  # noqa: E402
+from meterwise.reconciler.forecast import forecast_sum, linear_forecast  # noqa: E402
 from meterwise.reconciler.models import BillingCycle  # noqa: E402
-from meterwise.reconciler.traffic import MODELS, daily_series  # noqa: E402
+from meterwise.reconciler.traffic import SUITE, split  # noqa: E402
 
-CHECK_DAYS = (5, 10, 20)
+DAYS = (3, 5, 10, 15, 20)
+MARGINS = (0.8, 0.92, 1.15, 1.4)  # allowance = final x margin, by seed
+BAND = 0.8
 
 
-def errors(model, seed: int, start: datetime) -> dict[int, tuple[float, float]]:
-    cycle = BillingCycle(start, start + timedelta(days=30))
-    days = model(start, 30, random.Random(seed))
-    new, activity, final = daily_series(days)
-    out = {}
-    for d in CHECK_DAYS:
-        as_of = start + timedelta(days=d)
-        used = sum(new[:d])
-        ours = forecast_distinct("mau", used, new[:d], activity[:d], cycle, as_of, UTC, None)
-        linear = linear_forecast(used, cycle, as_of)
-        out[d] = (abs(float(ours.value) - final) / final * 100, abs(linear - final) / final * 100)
+def _ape(value: float, final: int) -> float:
+    return abs(value - final) / max(final, 1) * 100
+
+
+def _p90(xs: list[float]) -> float:
+    xs = sorted(xs)
+    return xs[min(len(xs) - 1, int(0.9 * len(xs)))] if xs else float("nan")
+
+
+def _job(args: tuple[str, int, int, float]) -> Run:
+    name, seed, history, margin = args
+    model = next(m for m in SUITE if m.name == name)
+    return run(model, seed, history, margin)
+
+
+def _crossing_day(r: Run) -> int | None:
+    return next((p.day for p in r.passes if p.used > r.allowance), None)
+
+
+def outcomes(runs: list[Run]) -> dict[str, object]:
+    """The figures of a group of runs (one model, or a half)."""
+    out: dict[str, object] = {}
+    for d in DAYS:
+        out[f"ours{d}"] = statistics.median(_ape(r.at(d).value, r.final) for r in runs)
+        out[f"lin{d}"] = statistics.median(_ape(r.at(d).linear, r.final) for r in runs)
+    out["p90"] = _p90([_ape(r.at(10).value, r.final) for r in runs])
+    out["cover10"] = statistics.mean(r.at(10).low <= r.final <= r.at(10).high for r in runs)
+    out["cover"] = statistics.mean(
+        r.at(d).low <= r.final <= r.at(d).high for r in runs for d in DAYS
+    )
+    under = [r for r in runs if r.final < 0.9 * r.allowance]
+    out["false"] = (sum(any(p.warns for p in r.passes if p.day <= 10) for r in under), len(under))
+    late = [r for r in runs if r.at(10).used <= r.allowance < r.final]
+    out["missed"] = (
+        sum(not any(p.warns for p in r.passes if p.day <= 10) for r in late),
+        len(late),
+    )
+    leads = []
+    for r in runs:
+        crossed = _crossing_day(r)
+        if crossed is None:
+            continue
+        warned = next((p.day for p in r.passes if p.warns), None)
+        leads.append(crossed - warned if warned is not None and warned < crossed else 0)
+    out["lead"] = statistics.median(leads) if leads else None
     return out
 
 
-def warning_lead(model, seed: int, start: datetime) -> tuple[int | None, int | None]:
-    """(day the first forecast warning would go out, day the allowance is crossed) with the
-    allowance at 80% of the model's final MAU and the alert rule's confidence gate (medium)."""
-    cycle = BillingCycle(start, start + timedelta(days=30))
-    new, activity, final = daily_series(model(start, 30, random.Random(seed)))
-    allowance = int(final * 0.8)
-    warned = crossed = None
-    for d in range(1, 30):
-        used = sum(new[:d])
-        if crossed is None and used > allowance:
-            crossed = d
-        f = forecast_distinct(
-            "mau", used, new[:d], activity[:d], cycle, start + timedelta(days=d), UTC, allowance
-        )
-        if (
-            warned is None
-            and crossed is None
-            and f.crossing is not None
-            and f.crossing < cycle.end
-            and f.confidence != "low"
-        ):
-            warned = d
-    return warned, crossed
+def _rate(pair: object) -> str:
+    n, of = pair  # type: ignore[misc]
+    return f"{n}/{of}" + (f" ({100 * n / of:.0f}%)" if of else "")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument("--seeds", type=int, default=4)
+    parser.add_argument("--models", default="", help="comma-separated names (default: all)")
+    parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument(
+        "--half",
+        choices=("both", "tune", "held-out"),
+        default="both",
+        help="tune on --half tune only; the held-out half is for the final figures",
+    )
     args = parser.parse_args()
-    starts = [datetime(2026, 6, 1 + i, tzinfo=UTC) for i in range(args.seeds)]  # vary weekday
+    halves = split()
+    names = [
+        m.name
+        for m in SUITE
+        if (not args.models or m.name in args.models.split(","))
+        and args.half in ("both", halves[m.name])
+    ]
+    jobs = [
+        (name, seed, history, MARGINS[seed % len(MARGINS)])
+        for name in names
+        for seed in range(args.seeds)
+        for history in (0, 1 + seed % 3)
+    ]
+    with ProcessPoolExecutor(args.jobs) as pool:
+        runs = list(pool.map(_job, jobs))
     print(
-        f"forecast bench: 30-day cycles, {args.seeds} seeds (start weekday varies); "
-        "absolute % error of the end-of-cycle MAU forecast"
+        f"forecast bench: {len(names)} models x {args.seeds} seeds x (first cycle, 1-3 cycles "
+        "of history), through storage and compute_report; absolute % error of the "
+        "end-of-cycle MAU forecast, ours / linear run-rate"
     )
-    print(f"{'model':20s}" + "".join(f"  day {d:2d} ours / linear" for d in CHECK_DAYS))
-    at10, worse = [], []
-    for name, model in MODELS.items():
-        per_day = {d: ([], []) for d in CHECK_DAYS}
-        for seed, start in enumerate(starts):
-            for d, (ours, lin) in errors(model, seed, start).items():
-                per_day[d][0].append(ours)
-                per_day[d][1].append(lin)
-        cells = []
-        for d in CHECK_DAYS:
-            ours, lin = statistics.median(per_day[d][0]), statistics.median(per_day[d][1])
-            cells.append(f"  {ours:8.1f}% / {lin:7.1f}%  ")
-            if ours >= lin:
-                worse.append(f"{name} day {d}")
-        at10.append(statistics.median(per_day[10][0]))
-        print(f"{name:20s}" + "".join(cells))
-    median10 = statistics.median(at10)
-    print(
-        f"median error at day 10 across models: {median10:.1f}% (target <= 10%: "
-        f"{'met' if median10 <= 10 else 'NOT met'})"
-    )
-    print("below linear everywhere: " + ("yes" if not worse else "no: " + ", ".join(worse)))
-    print()
-    print("forecast warning lead (allowance = 80% of final MAU; medium confidence needed):")
-    for name, model in MODELS.items():
-        leads = [warning_lead(model, seed, start) for seed, start in enumerate(starts)]
-        cells = []
-        for warned, crossed in leads:
-            if crossed is None:
-                cells.append("never crossed")
-            elif warned is None:
-                cells.append(f"crossed day {crossed}, no warning before")
-            else:
-                cells.append(f"{crossed - warned} days ahead")
-        print(f"  {name:20s} " + "; ".join(cells))
+    for label, hist in (("first cycle (no history)", False), ("with history", True)):
+        print(f"\n== {label} ==")
+        print(
+            f"{'model':20s} {'half':8s}"
+            + "".join(f" {'day ' + str(d):>13s}" for d in DAYS)
+            + "  p90@10  band@10  method at day 10"
+        )
+        for name in names:
+            mine = [r for r in runs if r.model == name and (r.history > 0) == hist]
+            o = outcomes(mine)
+            cells = "".join(f" {o[f'ours{d}']:5.1f}/{o[f'lin{d}']:6.1f}" for d in DAYS)
+            methods = sorted({r.at(10).method for r in mine})
+            print(
+                f"{name:20s} {halves[name]:8s}{cells}  {o['p90']:6.1f}  {o['cover10']:6.0%}"
+                f"  {methods[0]}{' +' if len(methods) > 1 else ''}"
+            )
+    print("\n== summary (held-out is what counts; never tuned on) ==")
+    for half in ("tune", "held-out"):
+        for label, hist in (("first cycle", False), ("history", True)):
+            group = [r for r in runs if halves[r.model] == half and (r.history > 0) == hist]
+            if not group:
+                continue
+            o = outcomes(group)
+            models = {r.model for r in group}
+            worse = [
+                m
+                for m in sorted(models)
+                if outcomes([r for r in group if r.model == m])["ours10"]
+                >= outcomes([r for r in group if r.model == m])["lin10"]
+            ]
+            print(
+                f"{half:8s} {label:11s} median@10 {o['ours10']:5.1f}% (linear {o['lin10']:5.1f}%)"
+                f"  p90@10 {o['p90']:5.1f}%  band coverage@10 {o['cover10']:.0%}"
+                f" (all days {o['cover']:.0%}, stated {BAND:.0%})  false alarms {_rate(o['false'])}"
+                f"  missed {_rate(o['missed'])}  lead {o['lead']} d"
+                f"  worse than linear: {', '.join(worse) or 'none'}"
+            )
+    sums(names, args.seeds, halves)
+
+
+def sums(names: list[str], seeds: int, halves: dict[str, str]) -> None:
+    """Summed metrics (minutes): each model's sightings as meetings of 20-60 minutes,
+    forecast by `forecast_sum` at the same days (a pure function: the storage path of
+    minutes is the acceptance tests'), against the linear run-rate."""
+    print("\n== summed metric (minutes), first cycle: median error ours / linear, band@10 ==")
+    rows: dict[str, list[tuple[float, ...]]] = {"tune": [], "held-out": []}
+    for name in names:
+        model = next(m for m in SUITE if m.name == name)
+        per_model = []
+        for seed in range(seeds):
+            rng = random.Random(seed)
+            start = datetime(2026, 6, 1 + seed, tzinfo=UTC)
+            cycle = BillingCycle(start, start + timedelta(days=30))
+            minutes = [
+                Decimal(sum(rng.randint(20, 60) for _ in day))
+                for day in model.generate(start, 30, random.Random(seed))
+            ]
+            final = float(sum(minutes))
+            cells = []
+            for d in DAYS:
+                used = sum(minutes[:d], Decimal(0))
+                f = forecast_sum(
+                    "minutes", used, minutes[:d], cycle, start + timedelta(d), UTC, None
+                )
+                lin = linear_forecast(float(used), cycle, start + timedelta(days=d))
+                cells += [_ape(float(f.value), final), _ape(lin, final)]
+                if d == 10:
+                    cells.append(float(f.low) <= final <= float(f.high))
+            per_model.append(tuple(cells))
+        rows[halves[name]] += per_model
+        med = [statistics.median(c[i] for c in per_model) for i in range(len(per_model[0]))]
+        print(
+            f"{name:20s} {halves[name]:8s}"
+            + "".join(
+                f" {med[2 * i + (i > 2)]:5.1f}/{med[2 * i + 1 + (i > 2)]:6.1f}" for i in range(5)
+            )
+            + f"  band@10 {statistics.mean(c[6] for c in per_model):.0%}"
+        )
+    for half, got in rows.items():
+        if got:
+            print(
+                f"{half:8s} minutes median@10 {statistics.median(c[4] for c in got):5.1f}%"
+                f" (linear {statistics.median(c[5] for c in got):5.1f}%)"
+                f"  band coverage@10 {statistics.mean(c[6] for c in got):.0%}"
+            )
 
 
 if __name__ == "__main__":

@@ -18,7 +18,7 @@ from decimal import Decimal
 from meterwise.config.plans import Catalog
 from meterwise.config.settings import AlertRules
 from meterwise.reconciler.display import day
-from meterwise.reconciler.models import Report
+from meterwise.reconciler.models import BillingCycle, MetricReport, Report
 from meterwise.reconciler.projection import overage_amount, projected_invoice
 
 CONFIDENCE_RANK = {"low": 0, "medium": 1, "high": 2}
@@ -34,6 +34,38 @@ class Alert:
     headline: str
     keys: tuple[tuple[str, str, str], ...]
     severity: int
+
+
+WEEK = timedelta(days=7)
+
+
+def crossing_confidence(m: MetricReport, cycle: BillingCycle, as_of: datetime) -> str:
+    """How sure the projected crossing is: the forecast's own confidence (how narrow its
+    band is), or "high" when even the band's low end (its 10th percentile) is over the
+    allowance once a whole week has been seen: a wide band that lies wholly above the line
+    is still a sure crossing (before a week, the weekday shape itself is a guess)."""
+    f = m.forecast
+    if f is None:
+        return "low"
+    if m.allowance is not None and f.low > m.allowance and as_of - cycle.start >= WEEK:
+        return "high"
+    return f.confidence
+
+
+def forecast_warns(
+    m: MetricReport, cycle: BillingCycle, as_of: datetime, min_confidence: str
+) -> bool:
+    """The forecast rule's condition: a crossing projected inside the cycle, not yet
+    crossed, at a confidence the account's rules accept (`forecast_min_confidence`)."""
+    f = m.forecast
+    return (
+        f is not None
+        and m.allowance is not None
+        and f.crossing is not None
+        and f.crossing < cycle.end
+        and m.usage.used <= m.allowance
+        and CONFIDENCE_RANK[crossing_confidence(m, cycle, as_of)] >= CONFIDENCE_RANK[min_confidence]
+    )
 
 
 def _share(level: Decimal) -> str:
@@ -85,9 +117,7 @@ def evaluate(
         if (
             f is not None
             and f.crossing is not None
-            and f.crossing < report.cycle.end
-            and used <= m.allowance
-            and CONFIDENCE_RANK[f.confidence] >= CONFIDENCE_RANK[rules.forecast_min_confidence]
+            and forecast_warns(m, report.cycle, report.as_of, rules.forecast_min_confidence)
         ):
             previous = forecast_crossings.get(f"{name}@{arm}")
             if previous is None and legacy:

@@ -27,6 +27,8 @@ class DistinctInputs:
     new_per_day: tuple[int, ...]
     active_per_day: tuple[int, ...]  # sightings per day (empty once the cycle has ended)
     history: tuple[tuple[float, int], ...]  # the previous cycle: (active, weekday) per day
+    # up to 3 earlier cycles: (weekday of the first day, new entities per day)
+    history_new: tuple[tuple[int, tuple[int, ...]], ...] = ()
 
 
 def distinct_metric(
@@ -60,6 +62,7 @@ def distinct_metric(
             allowance,
             crossed,
             list(inputs.history),
+            list(inputs.history_new),
         )
     units = Decimal(sum(u for _, u in per_period))
     amount = sum(

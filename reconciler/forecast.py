@@ -1,10 +1,12 @@
 """End-of-cycle forecasts with a band and the projected allowance crossing. Pure.
 
 A distinct count (MAU) is never projected linearly: 100 people who meet daily are 100 MAU on
-day 1 and still 100 on day 30. Future new entities = expected future activity (a run rate
-with weekly seasonality) x the recent share of activity that came from new entities
-("newness"), which falls to zero for a stable team and stays put for a stream of guests.
-Sums (minutes) are projected from their own run rate with weekly seasonality.
+day 1 and still 100 on day 30. What is still to come is the fitted daily rate of *new*
+entities (`forecast_fit.py`: a population being discovered, plus a stream that keeps coming,
+growing or fading), with the weekday shape of activity; a cycle with history adds how
+earlier cycles completed from the same point (`forecast_history.py`). Sums (minutes) fit
+their own daily rate with its trend and weekday shape. The band is an 80% interval, and the
+confidence says how wide it is, so alert rules can refuse to act on a guess.
 """
 
 from __future__ import annotations
@@ -14,10 +16,13 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta, tzinfo
 from decimal import Decimal
 
+from meterwise.reconciler.forecast_fit import fit_rate
+from meterwise.reconciler.forecast_history import combine, from_history, scaled
 from meterwise.reconciler.models import BillingCycle, Forecast
 
 DAY = timedelta(days=1)
-HALF_LIFE_DAYS = 2.0
+# Half-width of the 80% band as a share of the forecast, for "high" and "medium".
+HIGH_REACH, MEDIUM_REACH = 0.08, 0.20
 
 
 def linear_forecast(used: float, cycle: BillingCycle, as_of: datetime) -> float:
@@ -27,61 +32,26 @@ def linear_forecast(used: float, cycle: BillingCycle, as_of: datetime) -> float:
 
 
 def _weekday_factors(days: Sequence[float], weekdays: Sequence[int]) -> list[float]:
-    """Activity of each weekday relative to the mean (1 for a weekday not seen yet)."""
+    """Activity of each weekday relative to the mean (1 for a weekday not seen yet).
+
+    One busy day is not a weekly pattern: a weekday seen once counts at most 1.3 times the
+    mean, seen twice at the lower of its two days, seen more at its median. A quiet weekday
+    counts as quiet at once (under-projecting a quiet day costs little)."""
     mean = sum(days) / len(days) if days else 0.0
     if mean <= 0:
         return [1.0] * 7
     factors = []
     for wd in range(7):
-        seen = [d for d, w in zip(days, weekdays, strict=True) if w == wd]
+        seen = sorted(d / mean for d, w in zip(days, weekdays, strict=True) if w == wd)
         if not seen:
             factors.append(1.0)
-            continue
-        factors.append((sum(seen) / len(seen)) / mean)
+        elif len(seen) == 1:
+            factors.append(min(seen[0], 1.3))
+        elif len(seen) == 2:
+            factors.append(seen[0])
+        else:
+            factors.append(seen[len(seen) // 2])
     return factors
-
-
-def _ewma(values: Sequence[float]) -> float:
-    """Exponentially weighted mean, the most recent value weighing most."""
-    if not values:
-        return 0.0
-    weights = [0.5 ** ((len(values) - 1 - i) / HALF_LIFE_DAYS) for i in range(len(values))]
-    return float(sum(w * v for w, v in zip(weights, values, strict=True)) / sum(weights))
-
-
-def _ew_ratio(numerators: Sequence[float], denominators: Sequence[float]) -> float:
-    """Ratio of exponentially weighted sums: robust to quiet days with tiny denominators."""
-    n = min(len(numerators), len(denominators))
-    weights = [0.5 ** ((n - 1 - i) / HALF_LIFE_DAYS) for i in range(n)]
-    den = sum(w * d for w, d in zip(weights, denominators, strict=False))
-    num = sum(w * x for w, x in zip(weights, numerators, strict=False))
-    return num / den if den > 0 else 0.0
-
-
-def _level(act: Sequence[float], weekdays: Sequence[int], factors: Sequence[float]) -> float:
-    """Deseasoned daily activity: activity over its expected weekday shares (so a quiet
-    weekend, a small count over a small factor, adds no noise); the last three weeks when
-    the last two agree within 18%, else exponentially weighted over the last week."""
-    expected = [factors[w] for w in weekdays]
-    if len(act) >= 14:
-        recent = sum(act[-7:]) / max(sum(expected[-7:]), 1e-9)
-        earlier = sum(act[-14:-7]) / max(sum(expected[-14:-7]), 1e-9)
-        if earlier > 0 and 0.85 <= recent / earlier <= 1.18:  # steady: the longer, the surer
-            return sum(act[-21:]) / max(sum(expected[-21:]), 1e-9)
-    return _ew_ratio(act[-7:], expected[-7:])
-
-
-def _newness(new: list[int], activity: list[float]) -> float:
-    """Share of activity from new entities: a short memory while it is changing (a team
-    being discovered, a spike passing), the last three weeks when it is steady (more days,
-    less noise)."""
-    short = _ew_ratio(new, activity)
-    if len(new) >= 8:
-        recent = sum(new[-7:]) / max(sum(activity[-7:]), 1e-9)
-        earlier = sum(new[-14:-7]) / max(sum(activity[-14:-7]), 1e-9)
-        if earlier > 0 and 0.75 <= recent / earlier <= 1.33:
-            return sum(new[-21:]) / max(sum(activity[-21:]), 1e-9)
-    return short
 
 
 def _future_days(cycle: BillingCycle, as_of: datetime, tz: tzinfo) -> list[tuple[float, int]]:
@@ -95,47 +65,41 @@ def _future_days(cycle: BillingCycle, as_of: datetime, tz: tzinfo) -> list[tuple
     return out
 
 
-def _confidence(elapsed_days: float, activity: float) -> str:
-    if elapsed_days < 3 or activity < 20:
+def _confidence(elapsed_days: float, value: float, low: float, high: float) -> str:
+    """How far the band reaches either side of the forecast: what alert rules gate on."""
+    if elapsed_days < 3:
         return "low"
-    return "medium" if elapsed_days < 7 else "high"
+    reach = (high - low) / (2 * max(value, 1.0))
+    return "high" if reach <= HIGH_REACH else "medium" if reach <= MEDIUM_REACH else "low"
 
 
-_BANDS = {"low": (0.5, 1.8), "medium": (0.75, 1.35), "high": (0.85, 1.2)}
-
-
-def _finish(
-    metric: str,
+def _crossing(
     used: float,
-    daily_future: list[float],
+    daily_future: Sequence[float],
     future_days: list[tuple[float, int]],
-    cycle: BillingCycle,
     as_of: datetime,
     allowance: float | None,
-    crossed_at: datetime | None,
-    confidence: str,
-    method: str,
-    integral: bool,
-) -> Forecast:
+) -> datetime | None:
+    """When the projected path passes the allowance (None: it does not)."""
+    if allowance is None or used + sum(daily_future) <= allowance:
+        return None
+    cumulative, cursor = used, as_of
+    for (fraction, _), amount in zip(future_days, daily_future, strict=True):
+        if amount > 0 and cumulative + amount > allowance:
+            return cursor + (allowance - cumulative) / amount * fraction * DAY
+        cumulative += amount
+        cursor += fraction * DAY
+    return None
+
+
+def _too_early(
+    used: float, elapsed: float, future_days: list[tuple[float, int]]
+) -> tuple[float, float, float, list[float], str]:
+    """Under two full days a team cannot be told from a stream: the run rate, a wide band."""
+    rate = used / elapsed if elapsed > 0 else 0.0
+    daily_future = [rate * f for f, _ in future_days]
     future = sum(daily_future)
-    lo, hi = _BANDS[confidence]
-    spread = 1.64 * math.sqrt(future)  # Poisson-like noise of what is still to come
-    low = used + max(0.0, future * lo - spread)
-    high = used + future * hi + spread
-    crossing = crossed_at
-    if crossing is None and allowance is not None and used + future > allowance:
-        cumulative, cursor = used, as_of
-        for (fraction, _), amount in zip(future_days, daily_future, strict=True):
-            if amount > 0 and cumulative + amount > allowance:
-                crossing = cursor + (allowance - cumulative) / amount * fraction * DAY
-                break
-            cumulative += amount
-            cursor += fraction * DAY
-
-    def rnd(x: float) -> Decimal:
-        return Decimal(math.ceil(x - 1e-9)) if integral else Decimal(str(round(x, 2)))
-
-    return Forecast(metric, rnd(used + future), rnd(low), rnd(high), crossing, confidence, method)
+    return used + future, used, used + 2 * future, daily_future, "run-rate (too early)"
 
 
 def forecast_distinct(
@@ -149,45 +113,45 @@ def forecast_distinct(
     allowance: int | None,
     crossed_at: datetime | None = None,
     history_activity: Sequence[tuple[float, int]] = (),
+    history_new: Sequence[tuple[int, Sequence[int]]] = (),
 ) -> Forecast:
     """Forecast a distinct count from daily new entities and daily activity (sightings).
 
     ``new_per_day``/``activity_per_day`` are per cycle day up to ``as_of`` (the last one may
     be partial); ``history_activity`` is (sightings, weekday) of earlier cycles' days, which
-    sharpens the weekly profile.
+    sharpens the weekly profile; ``history_new`` is up to three earlier cycles' (weekday of
+    the first day, new entities per day), the most recent first.
     """
     elapsed = (as_of - cycle.start) / DAY
     future_days = _future_days(cycle, as_of, tz)
-    full = min(int(elapsed), len(activity_per_day))
+    full = min(int(elapsed), len(activity_per_day), len(new_per_day))
     weekdays = [(cycle.start + i * DAY).astimezone(tz).weekday() for i in range(full)]
     act = [float(a) for a in activity_per_day[:full]]
     factors = _weekday_factors(
         [*(h[0] for h in history_activity), *act], [*(h[1] for h in history_activity), *weekdays]
     )
-    confidence = _confidence(elapsed, sum(activity_per_day))
     if full < 2:
-        # Too early to tell a team from a stream: fall back on the run rate, say so.
-        rate = used / elapsed if elapsed > 0 else 0.0
-        daily_future = [rate * f for f, _ in future_days]
-        confidence, method = "low", "run-rate (too early)"
+        value, low, high, daily_future, method = _too_early(used, elapsed, future_days)
     else:
-        # Day 1 discovers the recurring population; newness afterwards is what continues.
-        recent_newness = _newness(list(new_per_day[1:full]), act[1:])
-        level = _level(act, weekdays, factors)
-        daily_future = [level * factors[wd] * recent_newness * f for f, wd in future_days]
-        method = "new-entity rate x activity"
-    return _finish(
-        metric,
-        used,
-        daily_future,
-        future_days,
-        cycle,
-        as_of,
-        allowance,
-        crossed_at,
-        confidence,
-        method,
-        True,
+        slices = [(elapsed + i, f, factors[wd]) for i, (f, wd) in enumerate(future_days)]
+        new = [float(n) for n in new_per_day[:full]]
+        fit = fit_rate(new, [factors[w] for w in weekdays], slices)
+        value, low, high = used + fit.future, used + fit.low, used + fit.high
+        method = f"new-entity rate fit ({fit.kind})"
+        start_weekday = cycle.start.astimezone(tz).weekday()
+        prior = from_history(used, elapsed, start_weekday, factors, new_per_day, history_new)
+        if prior is not None:
+            value, low, high = combine(value, low, high, *prior, used)
+            method = f"history of {len(history_new)} cycle(s) + {method}"
+        daily_future = scaled(fit.per_slice, value - used)
+    confidence = _confidence(elapsed, value, low, high)
+    crossing = crossed_at or _crossing(used, daily_future, future_days, as_of, allowance)
+
+    def whole(x: float) -> Decimal:
+        return Decimal(math.ceil(x - 1e-9))
+
+    return Forecast(
+        metric, whole(value), whole(max(low, used)), whole(high), crossing, confidence, method
     )
 
 
@@ -200,30 +164,27 @@ def forecast_sum(
     tz: tzinfo,
     allowance: int | None,
 ) -> Forecast:
-    """Forecast a summed quantity from its daily run rate with weekly seasonality."""
+    """Forecast a summed quantity (minutes) from its daily rate, with the weekday shape and
+    a trend fitted to the days so far, and a band from their spread."""
     elapsed = (as_of - cycle.start) / DAY
     future_days = _future_days(cycle, as_of, tz)
     full = min(int(elapsed), len(per_day))
     values = [float(v) for v in per_day[:full]]
     weekdays = [(cycle.start + i * DAY).astimezone(tz).weekday() for i in range(full)]
-    confidence = _confidence(elapsed, 100.0 if float(used) > 0 else 0.0)
-    if full < 1:
-        rate = float(used) / elapsed if elapsed > 0 else 0.0
-        daily_future = [rate * f for f, _ in future_days]
+    if full < 2 or sum(values) <= 0:
+        value, low, high, daily_future, method = _too_early(float(used), elapsed, future_days)
     else:
         factors = _weekday_factors(values, weekdays) if full >= 7 else [1.0] * 7
-        level = sum(values[-14:]) / len(values[-14:])
-        daily_future = [level * factors[wd] * f for f, wd in future_days]
-    return _finish(
-        metric,
-        float(used),
-        daily_future,
-        future_days,
-        cycle,
-        as_of,
-        None if allowance is None else float(allowance),
-        None,
-        confidence,
-        "run-rate with weekly seasonality",
-        False,
-    )
+        slices = [(elapsed + i, f, factors[wd]) for i, (f, wd) in enumerate(future_days)]
+        fit = fit_rate(values, [factors[w] for w in weekdays], slices, discovery=False)
+        daily_future = list(fit.per_slice)
+        value, low, high = (float(used) + x for x in (fit.future, fit.low, fit.high))
+        method = f"daily rate fit with weekly seasonality ({fit.kind})"
+    limit = None if allowance is None else float(allowance)
+    crossing = _crossing(float(used), daily_future, future_days, as_of, limit)
+
+    def cents(x: float) -> Decimal:
+        return Decimal(str(round(x, 2)))
+
+    confidence = _confidence(elapsed, value, low, high)
+    return Forecast(metric, cents(value), cents(low), cents(high), crossing, confidence, method)

@@ -32,6 +32,7 @@ class Frame:
     as_of: datetime
     cycle: BillingCycle
     previous: BillingCycle
+    earlier: tuple[BillingCycle, ...]  # the previous cycle and the two before it
     before_signup: bool
     eval_at: datetime  # as_of clamped to the cycle
     periods: tuple[PlanPeriod, ...]
@@ -72,10 +73,14 @@ def frame_for(
     periods = () if before_signup else plan_periods(timeline, cycle)
     live = [p for p in periods if p.start < eval_at] or list(periods[:1])
     plan_id = live[-1].plan_id if live else None
+    earlier = [cycle_for(settings, account, cycle.start - timedelta(seconds=1))]
+    while len(earlier) < 3:
+        earlier.append(cycle_for(settings, account, earlier[-1].start - timedelta(seconds=1)))
     return Frame(
         as_of=as_of,
         cycle=cycle,
-        previous=cycle_for(settings, account, cycle.start - timedelta(seconds=1)),
+        previous=earlier[0],
+        earlier=tuple(earlier),
         before_signup=before_signup,
         eval_at=eval_at,
         periods=periods,

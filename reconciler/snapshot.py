@@ -72,6 +72,28 @@ def _history(
     )
 
 
+def _history_new(
+    store: Storage, account: Account, metric: str, frame: Frame
+) -> tuple[tuple[int, tuple[int, ...]], ...]:
+    """(weekday of its first day, new entities per day) of each earlier cycle that was
+    observed from its start, the most recent first."""
+    since = store.observed_since(account.id)
+    out = []
+    for earlier in frame.earlier:
+        start_ms, end_ms = to_ms(earlier.start), to_ms(earlier.end)
+        if since is not None and since > start_ms:
+            break  # Meterwise was not listening yet: a partial cycle would mislead
+        days = math.ceil((earlier.end - earlier.start) / DAY)
+        per_day = [0] * days
+        for d, _, n in store.first_seen_groups(account.id, metric, start_ms, end_ms, []):
+            if 0 <= d < days:
+                per_day[d] += n
+        if not any(per_day):
+            break
+        out.append((earlier.start.astimezone(account.tz).weekday(), tuple(per_day)))
+    return tuple(out)
+
+
 Groups = list[tuple[int, int, int]]  # (cycle day, plan period, first sightings)
 Sessions = list[tuple[str | None, bool, int]]  # (first session, internal, first sightings)
 
@@ -122,6 +144,7 @@ def _distinct(store: Storage, account: Account, frame: Frame, metric: str) -> Di
         if running
         else (),
         _history(store, account, metric, frame.previous) if running else (),
+        _history_new(store, account, metric, frame) if running else (),
     )
 
 

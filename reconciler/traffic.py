@@ -1,82 +1,59 @@
-"""Synthetic traffic models: which devices are active on each day of a cycle.
+"""The traffic suite: named models of who is active each day, the provider that carries
+them, and the fixed split into models the forecast may be tuned on and held-out models it
+is only evaluated on.
 
-Used by `bench/forecast.py`, the tests and `meterwise simulate`. Deterministic for a seed.
+Used by `bench/forecast.py` (the evaluation), the tests and `meterwise simulate`.
+
+The split rule was fixed before any tuning: sort the names; the 1st, 3rd, 5th, ... are
+"tune", the 2nd, 4th, ... are "held-out". Adding a model moves the ones after it, so a new
+model goes to the end of its family's list only with a note in the README.
 """
 
 from __future__ import annotations
 
 import random
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from dataclasses import dataclass
+from datetime import datetime
 
-Day = list[str]  # device ids active that day (one sighting each)
+from meterwise.reconciler import traffic_models as tm
+from meterwise.reconciler.traffic_models import Day
+
 Model = Callable[[datetime, int, random.Random], list[Day]]
 
 
-def _weekday(start: datetime, day: int) -> int:
-    return (start + timedelta(days=day)).weekday()
+@dataclass(frozen=True, slots=True)
+class TrafficModel:
+    name: str
+    generate: Model
+    provider: str  # "jaas", "events" (custom events, calendar month) or "cometchat"
+    family: str
 
 
-def stable_team(start: datetime, days: int, rng: random.Random) -> list[Day]:
-    """100 people who meet every weekday; each attends 90% of meetings."""
-    team = [f"team-{i}" for i in range(100)]
-    return [
-        [] if _weekday(start, d) >= 5 else [p for p in team if rng.random() < 0.9]
-        for d in range(days)
-    ]
+SUITE: tuple[TrafficModel, ...] = (
+    TrafficModel("stable team", tm.stable_team, "jaas", "closed population"),
+    TrafficModel("classes", tm.classes, "jaas", "closed population"),
+    TrafficModel("saturating rollout", tm.saturating_rollout, "jaas", "closed population"),
+    TrafficModel("skewed visitors", tm.skewed_visitors, "jaas", "open, repeat visitors"),
+    TrafficModel("team + guests", tm.team_and_guests, "jaas", "steady team with guests"),
+    TrafficModel("weekly seasonality", tm.weekly_seasonality, "jaas", "weekly seasonality"),
+    TrafficModel("holidays and gaps", tm.holidays_and_gaps, "jaas", "holidays and gaps"),
+    TrafficModel("exponential growth", tm.exponential_growth, "jaas", "growth"),
+    TrafficModel("steady growth", tm.steady_growth, "jaas", "growth"),
+    TrafficModel("decline and churn", tm.decline_and_churn, "jaas", "decline"),
+    TrafficModel("mid-cycle spike", tm.mid_cycle_spike, "jaas", "one-off spike"),
+    TrafficModel("recurring webinars", tm.recurring_webinars, "jaas", "recurring webinars"),
+    TrafficModel("step change", tm.step_change, "jaas", "step change"),
+    TrafficModel("app daily users", tm.app_daily_users, "events", "calendar month"),
+    TrafficModel("chat community", tm.chat_community, "cometchat", "CometChat"),
+)
+
+MODELS: dict[str, Model] = {m.name: m.generate for m in SUITE}
 
 
-def steady_growth(start: datetime, days: int, rng: random.Random) -> list[Day]:
-    """20 users at the start, 8 new users a day who keep coming back (70% of days)."""
-    users = [f"base-{i}" for i in range(20)]
-    out = []
-    for d in range(days):
-        users += [f"new-{d}-{i}" for i in range(8)]
-        out.append([u for u in users if u.startswith(f"new-{d}-") or rng.random() < 0.7])
-    return out
-
-
-def team_and_guests(start: datetime, days: int, rng: random.Random) -> list[Day]:
-    """A team of 50 meeting daily plus a stream of one-off guests (about 4 a day)."""
-    team = [f"team-{i}" for i in range(50)]
-    return [
-        [p for p in team if rng.random() < 0.9]
-        + [f"guest-{d}-{i}" for i in range(rng.randint(1, 7))]
-        for d in range(days)
-    ]
-
-
-def weekly_seasonality(start: datetime, days: int, rng: random.Random) -> list[Day]:
-    """Busy weekdays, quiet weekends: 30 staff and new customers (12 a weekday, 2 a weekend day)."""
-    staff = [f"staff-{i}" for i in range(30)]
-    out = []
-    for d in range(days):
-        weekend = _weekday(start, d) >= 5
-        present = [p for p in staff if rng.random() < (0.15 if weekend else 0.9)]
-        guests = rng.randint(0, 4) if weekend else rng.randint(8, 16)
-        out.append(present + [f"cust-{d}-{i}" for i in range(guests)])
-    return out
-
-
-def mid_cycle_spike(start: datetime, days: int, rng: random.Random) -> list[Day]:
-    """A team of 60 plus 2 guests a day, and a 150-guest webinar on days 12 and 13."""
-    team = [f"team-{i}" for i in range(60)]
-    out = []
-    for d in range(days):
-        guests = [f"guest-{d}-{i}" for i in range(rng.randint(0, 4))]
-        if d in (11, 12):
-            guests += [f"webinar-{d}-{i}" for i in range(150)]
-        out.append([p for p in team if rng.random() < 0.85] + guests)
-    return out
-
-
-MODELS: dict[str, Model] = {
-    "stable team": stable_team,
-    "steady growth": steady_growth,
-    "team + guests": team_and_guests,
-    "weekly seasonality": weekly_seasonality,
-    "mid-cycle spike": mid_cycle_spike,
-}
+def split() -> dict[str, str]:
+    """Model name -> "tune" or "held-out", by the fixed rule in the module docstring."""
+    return {name: "tune" if i % 2 == 0 else "held-out" for i, name in enumerate(sorted(MODELS))}
 
 
 def daily_series(days: list[Day]) -> tuple[list[int], list[int], int]:

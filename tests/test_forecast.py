@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from meterwise.reconciler.forecast import forecast_distinct, forecast_sum, linear_forecast
 from meterwise.reconciler.models import BillingCycle
-from meterwise.reconciler.traffic import MODELS, daily_series
+from meterwise.reconciler.traffic import MODELS, daily_series, split
 
 START = datetime(2026, 6, 1, tzinfo=UTC)
 CYCLE = BillingCycle(START, START + timedelta(days=30))
@@ -49,21 +49,67 @@ def test_confidence_is_low_in_the_first_days():
     assert f.confidence == "high"
 
 
-def test_median_error_at_day_ten_is_within_ten_percent_on_the_models():
-    errors = []
-    for model in MODELS.values():
-        new, activity, final = daily_series(model(START, 30, random.Random(1)))
-        f = forecast_distinct(
-            "mau", sum(new[:10]), new[:10], activity[:10], CYCLE, at(10), UTC, None
-        )
-        errors.append(abs(float(f.value) - final) / final)
-    errors.sort()
-    assert errors[len(errors) // 2] <= 0.10, errors
+def test_the_tuned_models_beat_the_linear_run_rate_at_day_ten():
+    # The tuned half only (bench/forecast.py reports the held-out half, through storage).
+    # A step change and a spike still to come are unknowable at day 10: left out here.
+    halves = split()
+    for name, model in MODELS.items():
+        if halves[name] != "tune" or name in ("step change", "mid-cycle spike"):
+            continue
+        ours, linear = [], []
+        for seed in range(3):
+            new, activity, final = daily_series(model(START, 30, random.Random(seed)))
+            f = forecast_distinct(
+                "mau", sum(new[:10]), new[:10], activity[:10], CYCLE, at(10), UTC, None
+            )
+            ours.append(abs(float(f.value) - final) / final)
+            linear.append(abs(linear_forecast(sum(new[:10]), CYCLE, at(10)) - final) / final)
+        assert sorted(ours)[1] < sorted(linear)[1], (name, ours, linear)
+
+
+def test_the_split_is_fixed_and_holds_half_the_suite_out():
+    halves = split()
+    assert len(halves) >= 14 and set(halves.values()) == {"tune", "held-out"}
+    assert sorted(halves) == sorted(MODELS)
+    ranked = sorted(halves)
+    assert all(halves[n] == ("tune" if i % 2 == 0 else "held-out") for i, n in enumerate(ranked))
+
+
+def test_a_closed_team_is_not_projected_to_grow_and_says_so():
+    new = [90, 8, 2, 0, 1, 0, 0, 0, 0, 0]
+    f = forecast_distinct("mau", 101, new, [90.0] * 10, CYCLE, at(10), UTC, 150)
+    assert 101 <= f.value <= 110 and f.crossing is None  # linear: 303
+    assert "saturating" in f.method and f.confidence == "high"
+
+
+def test_growth_is_extrapolated_and_history_sharpens_it():
+    # New users a day grow 6% a day: a steady run rate would miss the acceleration.
+    new = [round(5 * 1.06**d) for d in range(30)]
+    used = sum(new[:12])
+    f = forecast_distinct(
+        "mau", used, new[:12], [float(n) for n in new[:12]], CYCLE, at(12), UTC, None
+    )
+    steady = used + 18 * new[11]
+    assert float(f.value) > steady and "growing" in f.method
+    again = forecast_distinct(
+        "mau",
+        used,
+        new[:12],
+        [float(n) for n in new[:12]],
+        CYCLE,
+        at(12),
+        UTC,
+        None,
+        history_new=[(START.weekday(), tuple(new))],
+    )
+    assert "history of 1 cycle" in again.method
+    assert abs(float(again.value) - sum(new)) < abs(float(f.value) - sum(new))
+    assert again.high - again.low < f.high - f.low
 
 
 def test_sums_use_their_run_rate():
     f = forecast_sum("recording_minutes", 100, [10] * 10, CYCLE, at(10), UTC, None)
-    assert float(f.value) == 300.0
+    assert 290 <= float(f.value) <= 310 and f.low < f.value < f.high
 
 
 def test_an_earlier_cycle_teaches_the_weekly_shape():
@@ -84,8 +130,9 @@ def test_a_steady_weekly_stream_is_projected_exactly():
     activity = [5.0 if w else 42.0 for w in weekend]
     used = sum(new[:20])
     f = forecast_distinct("mau", used, new[:20], activity[:20], CYCLE, at(20), UTC, None)
-    assert int(f.value) == sum(new)  # the remaining 10 days, weekday by weekday
-    assert f.confidence == "high"
+    assert abs(int(f.value) - sum(new)) <= 1  # the remaining 10 days, weekday by weekday
+    # A third of the cycle is still to come, and no model is the traffic: not "high".
+    assert f.confidence == "medium" and f.low <= sum(new) <= f.high
 
 
 def test_quiet_weekends_do_not_add_noise_to_a_steady_level():

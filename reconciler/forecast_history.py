@@ -1,0 +1,93 @@
+"""The second estimate a cycle with history gets: how earlier cycles completed from the
+same point, and how it is weighed against the fit of this cycle's own days. Pure."""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections.abc import Sequence
+
+from meterwise.reconciler.forecast_fit import Z80
+
+HISTORY_SD = 0.05  # the least log spread a history-based estimate gets
+
+
+def _clock(start_weekday: int, days: int, factors: Sequence[float]) -> list[float]:
+    """Activity time at the end of each day: the running sum of the weekday weights, so
+    that day d of a cycle that began on a Monday and day d of one that began on a Saturday
+    are compared by how much activity they held, not by the calendar."""
+    out, total = [], 0.0
+    for i in range(days):
+        total += max(factors[(start_weekday + i) % 7], 0.02)
+        out.append(total)
+    return out
+
+
+def _count_at(series: Sequence[int], clock: list[float], when: float) -> float:
+    """The cumulative count of ``series`` at activity time ``when`` (interpolated)."""
+    done, before = 0.0, 0.0
+    for n, edge in zip(series, clock, strict=False):
+        if edge >= when:
+            share = (when - before) / max(edge - before, 1e-9)
+            return done + share * n
+        done += n
+        before = edge
+    return done
+
+
+def from_history(
+    used: float,
+    elapsed: float,
+    start_weekday: int,
+    factors: Sequence[float],
+    new: Sequence[int],
+    history: Sequence[tuple[int, Sequence[int]]],
+) -> tuple[float, float] | None:
+    """The total earlier cycles reached from the same point (``used`` times their final
+    count over their count at the same activity time), and its log spread: how much the
+    cycles differ, and how unlike them this cycle's shape is so far."""
+    full = int(elapsed)
+    mine = _clock(start_weekday, full + 1, factors)
+    before = mine[full - 1] if full else 0.0
+    now = before + (elapsed - full) * (mine[full] - before)
+    ratios, mismatch = [], []
+    cumulative = [sum(new[: i + 1]) / max(used, 1) for i in range(min(full, len(new)))]
+    for weekday, series in history:
+        total = sum(series)
+        theirs = _clock(weekday, len(series), factors)
+        at = _count_at(series, theirs, now)
+        if total <= 0 or at <= 0:
+            continue
+        ratios.append(math.log(total / at))
+        for i, share in enumerate(cumulative):
+            past = _count_at(series, theirs, mine[i]) / at
+            if past > 0:
+                mismatch.append(abs(math.log(max(share, 1e-3) / max(past, 1e-3))))
+    if not ratios or used <= 0:
+        return None
+    centre = statistics.median(ratios)
+    spread = statistics.pstdev(ratios) if len(ratios) > 1 else 0.0
+    shape = statistics.mean(mismatch) if mismatch else 0.0
+    return used * math.exp(centre), math.sqrt(spread**2 + HISTORY_SD**2 + shape**2)
+
+
+def combine(
+    value: float, low: float, high: float, prior: float, prior_sd: float, used: float
+) -> tuple[float, float, float]:
+    """The fit's total (with its 80% band) and the history's, weighed by their precision on
+    a log scale; the band widens to cover both when they disagree."""
+    fit_sd = max(math.log(max(high, 1) / max(low, 1)) / (2 * Z80), 0.01)
+    w_fit, w_prior = 1 / fit_sd**2, 1 / prior_sd**2
+    log_fit, log_prior = math.log(max(value, 1)), math.log(max(prior, 1))
+    centre = (w_fit * log_fit + w_prior * log_prior) / (w_fit + w_prior)
+    sd = max(math.sqrt(1 / (w_fit + w_prior)), abs(log_fit - log_prior) / 2)
+    total = max(math.exp(centre), used)
+    return total, max(used, total * math.exp(-Z80 * sd)), total * math.exp(Z80 * sd)
+
+
+def scaled(per_slice: Sequence[float], total: float) -> list[float]:
+    """A daily path scaled to ``total`` (spread evenly when the path is all zero)."""
+    have = sum(per_slice)
+    if have > 0:
+        return [x * total / have for x in per_slice]
+    return [total / len(per_slice)] * len(per_slice) if per_slice else []
