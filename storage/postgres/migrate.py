@@ -15,7 +15,6 @@ from importlib import resources
 from typing import Any
 
 import psycopg
-from yoyo import get_backend, read_migrations
 
 from meterwise.storage.errors import SchemaMismatch, StorageUnavailable
 from meterwise.storage.sqlite.migrate import Status, newer_message
@@ -27,6 +26,23 @@ def _folder() -> str:
     return str(resources.files("meterwise.storage").joinpath("migrations", "postgres"))
 
 
+def _up_to_date(url: str) -> bool:
+    """True when every migration file is applied and nothing else is (one query, without
+    loading yoyo: what a command run on a current database pays); False when yoyo must
+    look (pending, unknown, no yoyo table yet, or the query failed)."""
+    files = {
+        p.name.removesuffix(".sql")
+        for p in resources.files("meterwise.storage").joinpath("migrations", "postgres").iterdir()
+        if p.name.endswith(".sql") and not p.name.endswith(".rollback.sql")
+    }
+    try:
+        with psycopg.connect(url, connect_timeout=5) as conn:
+            rows = conn.execute("SELECT migration_id FROM _yoyo_migration").fetchall()
+    except psycopg.Error:
+        return False
+    return {str(r[0]) for r in rows} == files
+
+
 def _yoyo_url(url: str) -> str:
     scheme, _, rest = url.partition("://")
     return f"postgresql+psycopg://{rest}" if scheme in ("postgresql", "postgres") else url
@@ -35,6 +51,8 @@ def _yoyo_url(url: str) -> str:
 @contextmanager
 def _migrating(url: str, timeout_s: float = 120) -> Iterator[Any]:
     """The advisory lock held, yoyo's backend ready (its own tables created)."""
+    from yoyo import get_backend  # loaded only when something may need applying
+
     try:
         lock = psycopg.connect(url, autocommit=True, connect_timeout=10)
     except psycopg.Error as exc:
@@ -62,6 +80,8 @@ def _applied(backend: Any) -> list[str]:
 
 def status(url: str) -> Status:
     """What is applied and what is pending (nothing is changed but yoyo's own tables)."""
+    from yoyo import read_migrations
+
     migrations = read_migrations(_folder())
     with _migrating(url) as backend:
         applied = tuple(_applied(backend))
@@ -72,6 +92,10 @@ def status(url: str) -> Status:
 
 def upgrade(url: str) -> list[str]:
     """Apply every pending migration, once across hosts; return their ids."""
+    if _up_to_date(url):
+        return []
+    from yoyo import read_migrations
+
     migrations = read_migrations(_folder())
     with _migrating(url) as backend:
         unknown = sorted(set(_applied(backend)) - {m.id for m in migrations})
@@ -85,6 +109,8 @@ def upgrade(url: str) -> list[str]:
 
 def require_current(url: str) -> None:
     """Refuse (`SchemaMismatch`) a database that needs upgrading or is newer than the code."""
+    if _up_to_date(url):
+        return
     found = status(url)
     if found.unknown:
         raise SchemaMismatch(newer_message(list(found.unknown), list(found.applied)))
