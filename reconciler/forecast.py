@@ -15,6 +15,7 @@ import math
 from collections.abc import Sequence
 from datetime import datetime, timedelta, tzinfo
 from decimal import Decimal
+from functools import lru_cache
 
 from meterwise.reconciler.forecast_fit import fit_rate
 from meterwise.reconciler.forecast_history import combine, from_history, scaled
@@ -54,7 +55,8 @@ def _weekday_factors(days: Sequence[float], weekdays: Sequence[int]) -> list[flo
     return factors
 
 
-def _future_days(cycle: BillingCycle, as_of: datetime, tz: tzinfo) -> list[tuple[float, int]]:
+@lru_cache(maxsize=256)  # every metric of a report asks for the same days
+def _future_days(cycle: BillingCycle, as_of: datetime, tz: tzinfo) -> tuple[tuple[float, int], ...]:
     """(fraction of a day, weekday) for each remaining day slice of the cycle."""
     out, cursor = [], as_of
     while cursor < cycle.end:
@@ -62,7 +64,7 @@ def _future_days(cycle: BillingCycle, as_of: datetime, tz: tzinfo) -> list[tuple
         day_end = min(cycle.start + (day_index + 1) * DAY, cycle.end)
         out.append(((day_end - cursor) / DAY, cursor.astimezone(tz).weekday()))
         cursor = day_end
-    return out
+    return tuple(out)
 
 
 def _confidence(elapsed_days: float, value: float, low: float, high: float) -> str:
@@ -76,7 +78,7 @@ def _confidence(elapsed_days: float, value: float, low: float, high: float) -> s
 def _crossing(
     used: float,
     daily_future: Sequence[float],
-    future_days: list[tuple[float, int]],
+    future_days: Sequence[tuple[float, int]],
     as_of: datetime,
     allowance: float | None,
 ) -> datetime | None:
@@ -93,7 +95,7 @@ def _crossing(
 
 
 def _too_early(
-    used: float, elapsed: float, future_days: list[tuple[float, int]]
+    used: float, elapsed: float, future_days: Sequence[tuple[float, int]]
 ) -> tuple[float, float, float, list[float], str]:
     """Under two full days a team cannot be told from a stream: the run rate, a wide band."""
     rate = used / elapsed if elapsed > 0 else 0.0

@@ -43,40 +43,47 @@ class Fit:
 
 G_GRID = np.linspace(-0.15, 0.12, 10)  # the stream's daily growth rates considered
 K_GRID = np.geomspace(0.08, 3.0, 8)  # the discovery's daily decay rates considered
+_GK = np.meshgrid(G_GRID, K_GRID, indexing="ij")  # (G, K) for populations and streams
+_G1 = np.meshgrid(G_GRID, np.array([1.0]), indexing="ij")  # (G, 1) for sums
+# Fixed draws: the same inputs give the same band, and no generator is built per call.
+_RNG = np.random.default_rng(20261202)
+_UNIFORM, _NORMAL = np.sort(_RNG.random(DRAWS)), _RNG.standard_normal(DRAWS)
 
 
 def _solve(y: np.ndarray, x1: np.ndarray, x2: np.ndarray | None) -> tuple[np.ndarray, ...]:
     """Non-negative (c, A) for every grid point at once: Poisson-weighted least squares
-    (two reweighting passes), a coefficient that comes out negative refitted at zero."""
+    (weights from the counts, then from the first fit); a coefficient that comes out
+    negative is refitted at zero."""
     mu = np.maximum(y, 0.5)[None, :]
-    for _ in range(3):
+    for _ in range(2):
         v = 1.0 / np.maximum(mu, 0.5)
-        s11 = np.sum(v * x1 * x1, axis=-1)
-        b1 = np.sum(v * x1 * y, axis=-1)
+        vx1 = v * x1
+        s11, b1 = (vx1 * x1).sum(-1), vx1 @ y
         only1 = np.maximum(b1 / np.maximum(s11, 1e-12), 0.0)
         if x2 is None:
             c, a = only1, np.zeros_like(only1)
-        else:
-            s22 = np.sum(v * x2 * x2, axis=-1)
-            s12 = np.sum(v * x1 * x2, axis=-1)
-            b2 = np.sum(v * x2 * y, axis=-1)
-            det = s11 * s22 - s12 * s12
-            safe = np.where(np.abs(det) > 1e-12, det, 1e-12)
-            c2, a2 = (s22 * b1 - s12 * b2) / safe, (s11 * b2 - s12 * b1) / safe
+            mu = c[..., None] * x1
+            continue
+        vx2 = v * x2
+        s22, s12, b2 = (vx2 * x2).sum(-1), (vx1 * x2).sum(-1), vx2 @ y
+        det = s11 * s22 - s12 * s12
+        safe = np.where(np.abs(det) > 1e-12, det, 1e-12)
+        c2, a2 = (s22 * b1 - s12 * b2) / safe, (s11 * b2 - s12 * b1) / safe
+        both = (c2 >= 0) & (a2 >= 0) & (np.abs(det) > 1e-12)
+        if both.all():
+            c, a = c2, a2
+        else:  # one component alone where the pair would need a negative one
             only2 = np.maximum(b2 / np.maximum(s22, 1e-12), 0.0)
-            both = (c2 >= 0) & (a2 >= 0) & (np.abs(det) > 1e-12)
-            ll1 = _loglik(y, only1[..., None] * x1)
-            ll2 = _loglik(y, only2[..., None] * x2)
-            pick1 = ll1 >= ll2
+            pick1 = _loglik(y, only1[..., None] * x1) >= _loglik(y, only2[..., None] * x2)
             c = np.where(both, c2, np.where(pick1, only1, 0.0))
             a = np.where(both, a2, np.where(pick1, 0.0, only2))
-        mu = c[..., None] * x1 + (a[..., None] * x2 if x2 is not None else 0.0)
+        mu = c[..., None] * x1 + a[..., None] * x2
     return c, a, np.maximum(mu, 1e-9)
 
 
 def _loglik(y: np.ndarray, mu: np.ndarray) -> np.ndarray:
     mu = np.maximum(mu, 1e-9)
-    return np.asarray(np.sum(y * np.log(mu) - mu, axis=-1))
+    return np.asarray((y * np.log(mu) - mu).sum(-1))
 
 
 def fit_rate(
@@ -96,8 +103,7 @@ def fit_rate(
     if len(yv) > 3:  # a one-off spike (a webinar, an import) is not a rate: cap it
         usual = float(np.median(yv[1:] / wv[1:]))
         yv[1:] = np.minimum(yv[1:], wv[1:] * (SPIKE * usual + 5.0))
-    ks = K_GRID if discovery else np.array([1.0])
-    g, k = np.meshgrid(G_GRID, ks, indexing="ij")  # (G, K)
+    g, k = _GK if discovery else _G1
     x1 = wv * np.exp(g[..., None] * t)
     x2 = wv * np.exp(-k[..., None] * t) if discovery else None
     c, a, mu = _solve(yv, x1, x2)
@@ -117,36 +123,35 @@ def fit_rate(
     f1 = fw * np.exp(g[..., None] * ft)  # (G, K, F)
     f2 = fw * np.exp(-k[..., None] * ft) if discovery else np.zeros_like(f1)
     stream, found = c[..., None] * f1, a[..., None] * f2
-    totals = np.sum(stream + found, axis=-1)
+    totals = (stream + found).sum(-1)
     # The doubt about c and A at each grid point: their Fisher information on the days seen.
     v = 1.0 / mu
-    i11 = np.sum(v * x1 * x1, axis=-1)
-    u1 = np.sum(f1, axis=-1)
+    i11 = (v * x1 * x1).sum(-1)
+    u1 = f1.sum(-1)
     var = u1**2 / np.maximum(i11, 1e-12)
     if discovery and x2 is not None:
-        i22, i12 = np.sum(v * x2 * x2, axis=-1), np.sum(v * x1 * x2, axis=-1)
-        u2 = np.sum(f2, axis=-1)
+        i22, i12 = (v * x2 * x2).sum(-1), (v * x1 * x2).sum(-1)
+        u2 = f2.sum(-1)
         det = np.maximum(i11 * i22 - i12**2, 1e-12)
         var = (u1**2 * i22 - 2 * u1 * u2 * i12 + u2**2 * i11) / det
     spread = np.sqrt(
         dispersion * (np.maximum(var, 0.0) + np.maximum(totals, 0.0))
         + (DISCREPANCY * np.maximum(totals, 0.0)) ** 2
     )
-    rng = np.random.default_rng(20261202)  # fixed: the same inputs give the same band
-    pick = rng.choice(weight.size, size=DRAWS, p=weight.ravel())
-    draws = totals.ravel()[pick] + rng.standard_normal(DRAWS) * spread.ravel()[pick]
+    pick = np.minimum(np.searchsorted(np.cumsum(weight.ravel()), _UNIFORM), weight.size - 1)
+    draws = totals.ravel()[pick] + _NORMAL * spread.ravel()[pick]
     # The point forecast is the posterior median: the mean of exp(g t) over a spread of g
     # leans towards growth that the days have not shown.
     order = np.argsort(totals.ravel())
     cumulative = np.cumsum(weight.ravel()[order])
     median_at = order[min(int(np.searchsorted(cumulative, 0.5)), order.size - 1)]
     expected = float(totals.ravel()[median_at])
+    ranked = np.sort(np.maximum(draws, 0.0))
     low, high = (
-        expected + BAND_SCALE * (float(q) - expected)
-        for q in np.quantile(np.maximum(draws, 0.0), [0.1, 0.9])
+        expected + BAND_SCALE * (float(ranked[int(q * (DRAWS - 1))]) - expected) for q in (0.1, 0.9)
     )
     per_slice = (stream + found).reshape(-1, len(ft))[median_at]
-    stream_part = float(np.sum(weight * np.sum(stream, axis=-1)))
+    stream_part = float(np.sum(weight * stream.sum(-1)))
     growth = float(np.sum(weight * g))
     if discovery and stream_part < 0.1 * max(float(np.sum(yv)), 1.0):
         kind = "saturating"  # what is still to come is a small share of what came

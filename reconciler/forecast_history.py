@@ -7,6 +7,8 @@ import math
 import statistics
 from collections.abc import Sequence
 
+import numpy as np
+
 from meterwise.reconciler.forecast_fit import Z80
 
 HISTORY_SD = 0.05  # the least log spread a history-based estimate gets
@@ -23,16 +25,12 @@ def _clock(start_weekday: int, days: int, factors: Sequence[float]) -> list[floa
     return out
 
 
-def _count_at(series: Sequence[int], clock: list[float], when: float) -> float:
-    """The cumulative count of ``series`` at activity time ``when`` (interpolated)."""
-    done, before = 0.0, 0.0
-    for n, edge in zip(series, clock, strict=False):
-        if edge >= when:
-            share = (when - before) / max(edge - before, 1e-9)
-            return done + share * n
-        done += n
-        before = edge
-    return done
+def _count_at(series: Sequence[int], clock: list[float], when: Sequence[float]) -> np.ndarray:
+    """The cumulative count of ``series`` at each activity time of ``when`` (linear
+    between the ends of days; the whole count after the last)."""
+    edges = np.concatenate(([0.0], np.asarray(clock[: len(series)], dtype=float)))
+    counts = np.concatenate(([0.0], np.cumsum(np.asarray(series[: len(edges) - 1], dtype=float))))
+    return np.asarray(np.interp(np.asarray(when, dtype=float), edges, counts))
 
 
 def from_history(
@@ -55,14 +53,14 @@ def from_history(
     for weekday, series in history:
         total = sum(series)
         theirs = _clock(weekday, len(series), factors)
-        at = _count_at(series, theirs, now)
+        at = float(_count_at(series, theirs, [now])[0])
         if total <= 0 or at <= 0:
             continue
         ratios.append(math.log(total / at))
-        for i, share in enumerate(cumulative):
-            past = _count_at(series, theirs, mine[i]) / at
-            if past > 0:
-                mismatch.append(abs(math.log(max(share, 1e-3) / max(past, 1e-3))))
+        past = _count_at(series, theirs, mine[: len(cumulative)]) / at
+        for share, then in zip(cumulative, past, strict=True):
+            if then > 0:
+                mismatch.append(abs(math.log(max(share, 1e-3) / max(float(then), 1e-3))))
     if not ratios or used <= 0:
         return None
     centre = statistics.median(ratios)

@@ -57,14 +57,14 @@ def test_the_tuned_models_beat_the_linear_run_rate_at_day_ten():
         if halves[name] != "tune" or name in ("step change", "mid-cycle spike"):
             continue
         ours, linear = [], []
-        for seed in range(3):
+        for seed in range(5):
             new, activity, final = daily_series(model(START, 30, random.Random(seed)))
             f = forecast_distinct(
                 "mau", sum(new[:10]), new[:10], activity[:10], CYCLE, at(10), UTC, None
             )
             ours.append(abs(float(f.value) - final) / final)
             linear.append(abs(linear_forecast(sum(new[:10]), CYCLE, at(10)) - final) / final)
-        assert sorted(ours)[1] < sorted(linear)[1], (name, ours, linear)
+        assert sum(ours) < sum(linear), (name, ours, linear)  # the mean error of 5 seeds
 
 
 def test_the_split_is_fixed_and_holds_half_the_suite_out():
