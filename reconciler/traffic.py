@@ -5,8 +5,9 @@ is only evaluated on.
 Used by `bench/forecast.py` (the evaluation), the tests and `meterwise simulate`.
 
 The split rule was fixed before any tuning: sort the names; the 1st, 3rd, 5th, ... are
-"tune", the 2nd, 4th, ... are "held-out". Adding a model moves the ones after it, so a new
-model goes to the end of its family's list only with a note in the README.
+"tune", the 2nd, 4th, ... are "held-out". A new model's name shifts the alternation after
+it, which would move models that were tuned on into the held-out half: add models only
+together with a fresh evaluation of both halves, and say so in the README.
 """
 
 from __future__ import annotations
