@@ -58,9 +58,9 @@ def from_history(
             continue
         ratios.append(math.log(total / at))
         past = _count_at(series, theirs, mine[: len(cumulative)]) / at
-        for share, then in zip(cumulative, past, strict=True):
-            if then > 0:
-                mismatch.append(abs(math.log(max(share, 1e-3) / max(float(then), 1e-3))))
+        # Shares of the count so far, compared as differences: a quiet first day (0 here,
+        # a sliver there) is no evidence of a different shape, as a log ratio would say.
+        mismatch += [abs(share - float(then)) for share, then in zip(cumulative, past, strict=True)]
     if not ratios or used <= 0:
         return None
     centre = statistics.median(ratios)

@@ -143,3 +143,36 @@ def test_quiet_weekends_do_not_add_noise_to_a_steady_level():
     new = [42] + [round(a * 0.3) for a in activity[1:]]
     f = forecast_distinct("mau", sum(new[:20]), new[:20], activity[:20], CYCLE, at(20), UTC, None)
     assert abs(int(f.value) - sum(new)) <= 2  # a one-week, weekend-amplified level was off by 5
+
+
+def test_a_crossing_is_sure_when_the_whole_band_is_over_the_allowance_after_a_week():
+    from decimal import Decimal
+
+    from meterwise.reconciler.alerts import crossing_confidence, forecast_warns
+    from meterwise.reconciler.models import Forecast, MetricReport, MetricUsage
+
+    def metric(low: int, confidence: str) -> MetricReport:
+        f = Forecast("mau", Decimal(120), Decimal(low), Decimal(200), at(20), confidence, "fit")
+        return MetricReport(MetricUsage("mau", Decimal(50)), 100, Decimal(0), Decimal(0), f)
+
+    wide_above, wide_across = metric(101, "low"), metric(90, "low")
+    assert crossing_confidence(wide_above, CYCLE, at(8)) == "high"
+    assert crossing_confidence(wide_above, CYCLE, at(6)) == "low"  # a week not yet seen
+    assert crossing_confidence(wide_across, CYCLE, at(8)) == "low"
+    assert forecast_warns(wide_above, CYCLE, at(8), "medium")
+    assert not forecast_warns(wide_across, CYCLE, at(8), "medium")
+    assert forecast_warns(metric(90, "medium"), CYCLE, at(8), "medium")
+
+
+def test_history_is_compared_in_activity_time_not_calendar_days():
+    from meterwise.reconciler.forecast_history import from_history
+
+    # Weekdays only: 10 new a weekday, nothing at weekends, 220 in a 30-day cycle that began
+    # on a Monday. This cycle began on a Saturday: after 4 days it has seen 2 weekdays.
+    factors = [1.4] * 5 + [0.0] * 2
+    past = [10 if (0 + i) % 7 < 5 else 0 for i in range(30)]
+    now = [10 if (5 + i) % 7 < 5 else 0 for i in range(4)]
+    total, spread = from_history(sum(now), 4.0, 5, factors, now, [(0, past)])
+    # The past cycle had 20 after its first 2 weekdays and ended at 220: 20 -> 220.
+    assert 200 <= total <= 240, total
+    assert spread < 0.5
