@@ -3,13 +3,16 @@ accounts, with which cycle rule; the storage layer does it exactly once)."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 
 from meterwise.config.settings import Settings
 from meterwise.reconciler.cycles import cycle_start_of
-from meterwise.storage import Storage
+from meterwise.storage import Storage, StorageUnavailable
 
 BATCH = 5000
+MIN_BATCH = 50
+log = logging.getLogger("meterwise.fold")
 
 
 def fold_pending(store: Storage, settings: Settings, accounts: Iterable[str] | None = None) -> int:
@@ -24,10 +27,20 @@ def fold_pending(store: Storage, settings: Settings, accounts: Iterable[str] | N
         for a in wanted
         if a in settings.accounts
     }
-    total = 0
+    total, batch = 0, BATCH
     while cycles:
-        done = store.fold(cycles, BATCH)
+        try:
+            done = store.fold(cycles, batch)
+        except StorageUnavailable as exc:
+            # A batch the statement timeout cut short was rolled back whole: fold smaller
+            # batches rather than fail the same way on every tick (a backlog after an
+            # outage, tables not yet analyzed).
+            if batch <= MIN_BATCH or "timeout" not in str(exc):
+                raise
+            batch = max(MIN_BATCH, batch // 4)
+            log.warning("fold: a batch hit the statement timeout; folding %d at a time", batch)
+            continue
         total += done
-        if done < BATCH:
+        if done < batch:
             break
     return total

@@ -7,6 +7,7 @@ import itertools
 import json
 from datetime import UTC, datetime
 
+import pytest
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
@@ -165,3 +166,36 @@ def assert_rollups_match(store, settings, account, data) -> None:
                 store.distinct_by_cycle(account, "mau"),
             )
         assert (sorted(live[0]), *live[1:]) == (sorted(scanned[0]), *scanned[1:])
+
+
+def test_a_batch_cut_short_by_the_statement_timeout_is_folded_in_smaller_ones():
+    from meterwise.reconciler.fold import BATCH
+    from meterwise.storage import StorageUnavailable
+
+    class Slow:
+        """A store whose fold times out above 300 events (as a big backlog on PostgreSQL
+        can), with 1,000 queued."""
+
+        def __init__(self):
+            self.queued, self.sizes = 1000, []
+
+        def fold(self, cycles, batch):
+            self.sizes.append(batch)
+            if batch > 300:
+                raise StorageUnavailable("canceling statement due to statement timeout")
+            done = min(batch, self.queued)
+            self.queued -= done
+            return done
+
+    config = parse_settings(base_config("unused.db"), {"ACME_WHSEC_2": SECOND_SECRET}, "t")
+    slow = Slow()
+    assert fold_pending(slow, config) == 1000 and slow.queued == 0
+    assert slow.sizes[:4] == [BATCH, BATCH // 4, BATCH // 16, BATCH // 64]  # a quarter each
+    assert set(slow.sizes[3:]) == {BATCH // 64}  # then it keeps the size that worked
+
+    class Down(Slow):
+        def fold(self, cycles, batch):
+            raise StorageUnavailable("connection refused")
+
+    with pytest.raises(StorageUnavailable):  # an outage is not a batch too big
+        fold_pending(Down(), config)
