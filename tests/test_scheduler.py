@@ -126,7 +126,9 @@ def test_two_schedulers_send_one_email_and_the_standby_takes_over(tmp_path, stor
         assert wait_for(lambda: len(alerts(smtp)) >= 2)
         time.sleep(1.0)
         assert len(alerts(smtp)) == 2 and len(finals(smtp)) == 0
-        assert "MAU 85% of 20" in alerts(smtp)[1]
+        # The standby may pass while the six deliveries are still arriving (16 of 20 is
+        # already 80%): the 80% alert goes out once either way.
+        assert "MAU 85% of 20" in alerts(smtp)[1] or "MAU 80% of 20" in alerts(smtp)[1]
         holder = run_sql(settings, "SELECT holder FROM leases")[0][0]
         assert f":{standby.pid}:" in holder
     finally:
