@@ -8,7 +8,7 @@ from collections.abc import Iterable
 
 from meterwise.config.settings import Settings
 from meterwise.reconciler.cycles import cycle_start_of
-from meterwise.storage import Storage, StorageUnavailable
+from meterwise.storage import Storage, StorageTimeout
 
 BATCH = 5000
 MIN_BATCH = 50
@@ -31,11 +31,11 @@ def fold_pending(store: Storage, settings: Settings, accounts: Iterable[str] | N
     while cycles:
         try:
             done = store.fold(cycles, batch)
-        except StorageUnavailable as exc:
+        except StorageTimeout:
             # A batch the statement timeout cut short was rolled back whole: fold smaller
             # batches rather than fail the same way on every tick (a backlog after an
-            # outage, tables not yet analyzed).
-            if batch <= MIN_BATCH or "timeout" not in str(exc):
+            # outage, tables not yet analyzed). An outage is not this: it raises at once.
+            if batch <= MIN_BATCH:
                 raise
             batch = max(MIN_BATCH, batch // 4)
             log.warning("fold: a batch hit the statement timeout; folding %d at a time", batch)

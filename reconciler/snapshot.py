@@ -73,11 +73,10 @@ def _history(
 
 
 def _history_new(
-    store: Storage, account: Account, metric: str, frame: Frame
+    store: Storage, account: Account, metric: str, frame: Frame, since: int | None
 ) -> tuple[tuple[int, tuple[int, ...]], ...]:
     """(weekday of its first day, new entities per day) of each earlier cycle that was
-    observed from its start, the most recent first."""
-    since = store.observed_since(account.id)
+    observed from its start (``since``: when observation began), the most recent first."""
     out = []
     for earlier in frame.earlier:
         start_ms, end_ms = to_ms(earlier.start), to_ms(earlier.end)
@@ -117,7 +116,9 @@ def _crossed(
     return None
 
 
-def _distinct(store: Storage, account: Account, frame: Frame, metric: str) -> DistinctInputs:
+def _distinct(
+    store: Storage, account: Account, frame: Frame, metric: str, since: int | None
+) -> DistinctInputs:
     """A distinct metric's inputs from one pass over its first sightings (and, past the
     allowance, one day's rows for the crossing)."""
     start_ms, eval_ms, days = frame.start_ms, frame.eval_ms, frame.days
@@ -144,7 +145,7 @@ def _distinct(store: Storage, account: Account, frame: Frame, metric: str) -> Di
         if running
         else (),
         _history(store, account, metric, frame.previous) if running else (),
-        _history_new(store, account, metric, frame) if running else (),
+        _history_new(store, account, metric, frame, since) if running else (),
     )
 
 
@@ -178,9 +179,10 @@ def load_snapshot(
         mau = store.first_seen_by_session(  # one pass for attribution and rooms
             account.id, "mau", frame.start_ms, frame.eval_ms, account.internal_email_domains
         )
+        since = store.observed_since(account.id)
         return Snapshot(
             frame=frame,
-            distinct=tuple(_distinct(store, account, frame, m) for m in hooks.distinct),
+            distinct=tuple(_distinct(store, account, frame, m, since) for m in hooks.distinct),
             jaas=jaas_inputs(store, account, frame) if hooks.inputs == "jaas" else None,
             cometchat=cometchat_inputs(store, account, frame)
             if hooks.inputs == "cometchat"
@@ -194,7 +196,7 @@ def load_snapshot(
             checks=checks_inputs(store, account, frame),
             figures=figures_from(store.load_figures(account.id, frame.start_ms)),
             rooms=_rooms(store, account, mau),
-            observed_since_ms=store.observed_since(account.id),
+            observed_since_ms=since,
         )
 
 

@@ -15,7 +15,12 @@ from typing import TYPE_CHECKING
 
 from meterwise.config.settings import Settings
 from meterwise.storage import engines as _pg
-from meterwise.storage.errors import SchemaMismatch, StorageUnavailable, UnstorableValue
+from meterwise.storage.errors import (
+    SchemaMismatch,
+    StorageTimeout,
+    StorageUnavailable,
+    UnstorableValue,
+)
 from meterwise.storage.protocol import Storage
 from meterwise.storage.records import Entity, Parsed
 from meterwise.storage.sqlite import SqliteStorage, thread_storage
@@ -35,6 +40,7 @@ __all__ = [
     "Parsed",
     "SchemaMismatch",
     "Storage",
+    "StorageTimeout",
     "StorageUnavailable",
     "UnstorableValue",
     "backup",

@@ -7,6 +7,11 @@ class StorageUnavailable(Exception):
     """The database cannot take a write that would be kept: answer 503, never 2xx."""
 
 
+class StorageTimeout(StorageUnavailable):
+    """A statement the database's statement timeout cancelled: the work was rolled back,
+    and smaller work may go through."""
+
+
 class UnstorableValue(Exception):
     """A parsed value the database cannot hold (out of range, not encodable): a 422."""
 

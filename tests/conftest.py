@@ -88,9 +88,9 @@ def config_like(settings: Settings, **account: Any) -> dict[str, Any]:
 
 def storage_toml(settings: Settings) -> str:
     """The `[storage]` key that reaches the same storage as ``settings`` (for config files)."""
-    if settings.storage_url:
-        return f'url = "{settings.storage_url}"'
-    return f'path = "{settings.storage_path}"'
+    return storage_line(
+        {"url": settings.storage_url} if settings.storage_url else settings.storage_path
+    )
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:

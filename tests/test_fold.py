@@ -170,7 +170,7 @@ def assert_rollups_match(store, settings, account, data) -> None:
 
 def test_a_batch_cut_short_by_the_statement_timeout_is_folded_in_smaller_ones():
     from meterwise.reconciler.fold import BATCH
-    from meterwise.storage import StorageUnavailable
+    from meterwise.storage import StorageTimeout, StorageUnavailable
 
     class Slow:
         """A store whose fold times out above 300 events (as a big backlog on PostgreSQL
@@ -182,7 +182,7 @@ def test_a_batch_cut_short_by_the_statement_timeout_is_folded_in_smaller_ones():
         def fold(self, cycles, batch):
             self.sizes.append(batch)
             if batch > 300:
-                raise StorageUnavailable("canceling statement due to statement timeout")
+                raise StorageTimeout("canceling statement due to statement timeout")
             done = min(batch, self.queued)
             self.queued -= done
             return done

@@ -10,7 +10,7 @@ from typing import Any
 import psycopg
 from psycopg_pool import ConnectionPool, PoolTimeout
 
-from meterwise.storage.errors import StorageUnavailable
+from meterwise.storage.errors import StorageTimeout, StorageUnavailable
 
 UNAVAILABLE = (psycopg.Error, PoolTimeout, OSError)
 
@@ -32,12 +32,16 @@ class PgBase:
             try:
                 with self._pinned.transaction():
                     yield self._pinned
+            except psycopg.errors.QueryCanceled as exc:
+                raise StorageTimeout(str(exc)) from None
             except UNAVAILABLE as exc:
                 raise StorageUnavailable(str(exc)) from None
             return
         try:
             with self.pool.connection() as conn, conn.transaction():
                 yield conn
+        except psycopg.errors.QueryCanceled as exc:
+            raise StorageTimeout(str(exc)) from None
         except UNAVAILABLE as exc:
             raise StorageUnavailable(str(exc)) from None
 

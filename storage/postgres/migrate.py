@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -32,7 +33,7 @@ def _up_to_date(url: str) -> bool:
     look (pending, unknown, no yoyo table yet, or the query failed)."""
     files = {
         p.name.removesuffix(".sql")
-        for p in resources.files("meterwise.storage").joinpath("migrations", "postgres").iterdir()
+        for p in Path(_folder()).iterdir()
         if p.name.endswith(".sql") and not p.name.endswith(".rollback.sql")
     }
     try:
