@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: run test lint typecheck bench clean browser axe postgres
+.PHONY: run test lint typecheck bench clean browser axe postgres wrk
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -29,15 +29,21 @@ typecheck: $(STAMP)
 	@for d in config storage receiver reconciler; do ln -sfn ../../$$d .typecheck/meterwise/$$d; done
 	$(BIN)/mypy
 
+# $(call os_package,TEST,PACKAGE,HINT): when TEST fails, install PACKAGE from the OS packages
+# (as root, with apt-get), else print HINT.
+define os_package
+	@$(1) >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing $(2) from the OS packages"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(2) >/dev/null; \
+	  else \
+	    echo "$(3)"; \
+	  fi; }
+endef
+
 # The browser test drives Debian's chromium (never a browser download of a test tool's own).
 browser:
-	@command -v chromium >/dev/null 2>&1 || { \
-	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-	    echo "installing chromium from the OS packages"; \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
-	  else \
-	    echo "make browser: install chromium (apt-get install chromium) for tests/test_browser.py"; \
-	  fi; }
+	$(call os_package,command -v chromium,chromium,make browser: install chromium (apt-get install chromium) for tests/test_browser.py)
 
 # The accessibility check runs axe-core (the npm package) in the pages under test.
 AXE := var/axe/node_modules/axe-core/axe.min.js
@@ -53,18 +59,17 @@ axe:
 # The PostgreSQL tests start their own server from Debian's postgresql package (initdb and
 # pg_ctl into a temporary folder, on a loopback port); no service is started here.
 postgres:
-	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { \
-	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-	    echo "installing postgresql from the OS packages"; \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; \
-	  else \
-	    echo "make postgres: install postgresql (apt-get install postgresql) for the PostgreSQL tests"; \
-	  fi; }
+	$(call os_package,ls /usr/lib/postgresql/*/bin/initdb,postgresql,make postgres: install postgresql (apt-get install postgresql) for the PostgreSQL tests)
 
 test: $(STAMP) lint typecheck browser axe postgres
 	$(BIN)/python -m pytest
 
-bench: $(STAMP)
+# The ingest bench drives the servers with wrk (keep-alive, C) from Debian's packages; without
+# it, bench/ingest.py falls back to a slower Python load generator that says so.
+wrk:
+	$(call os_package,command -v wrk,wrk,make wrk: install wrk (apt-get install wrk) for bench/ingest.py)
+
+bench: $(STAMP) wrk
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/ingest_profile.py
 	$(BIN)/python bench/fold.py

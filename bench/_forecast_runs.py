@@ -39,7 +39,8 @@ class Pass:
     low: float
     high: float
     linear: float
-    warns: bool
+    warns: bool  # the forecast rule fires (a projected crossing at the rule's confidence)
+    projects: bool  # a crossing is projected inside the cycle, at any confidence
     confidence: str
     method: str
 
@@ -168,6 +169,7 @@ def run(model: TrafficModel, seed: int, history: int, margin: float) -> Run:
                 float(f.high),
                 linear_forecast(used, cycle, as_of),
                 forecast_warns(m, report.cycle, as_of, account.alerts.forecast_min_confidence),
+                forecast_warns(m, report.cycle, as_of, "low"),
                 f.confidence,
                 f.method,
             )

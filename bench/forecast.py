@@ -71,12 +71,28 @@ def outcomes(runs: list[Run]) -> dict[str, object]:
         r.at(d).low <= r.final <= r.at(d).high for r in runs for d in DAYS
     )
     under = [r for r in runs if r.final < 0.9 * r.allowance]
-    out["false"] = (sum(any(p.warns for p in r.passes if p.day <= 10) for r in under), len(under))
     late = [r for r in runs if r.at(10).used <= r.allowance < r.final]
-    out["missed"] = (
-        sum(not any(p.warns for p in r.passes if p.day <= 10) for r in late),
-        len(late),
-    )
+    for key, said in (("", "warns"), ("_any", "projects")):  # at the rule's confidence / any
+        out["false" + key] = (
+            sum(any(getattr(p, said) for p in r.passes if p.day <= 10) for r in under),
+            len(under),
+        )
+        out["missed" + key] = (
+            sum(not any(getattr(p, said) for p in r.passes if p.day <= 10) for r in late),
+            len(late),
+        )
+
+    # Misses by how far the cycle ends over its allowance: a crossing by less than the
+    # forecast's error at day 10 cannot be told from a cycle that stays under.
+    def margin_of(r: Run) -> float:
+        return min(MARGINS, key=lambda m: abs(r.allowance / r.final - m))
+
+    for margin in sorted({margin_of(r) for r in late}, reverse=True):
+        near = [r for r in late if margin_of(r) == margin]
+        out[f"missed_at_{margin:.2f}"] = (
+            sum(not any(p.warns for p in r.passes if p.day <= 10) for r in near),
+            len(near),
+        )
     leads = []
     for r in runs:
         crossed = _crossing_day(r)
@@ -161,6 +177,16 @@ def main() -> None:
                 f" (all days {o['cover']:.0%}, stated {BAND:.0%})  false alarms {_rate(o['false'])}"
                 f"  missed {_rate(o['missed'])}  lead {o['lead']} d"
                 f"  worse than linear: {', '.join(worse) or 'none'}"
+            )
+            by_margin = "  ".join(
+                f"allowance {k.split('_')[-1]} x final: {_rate(v)}"
+                for k, v in o.items()
+                if k.startswith("missed_at_")
+            )
+            print(
+                f"{'':20s} missed by how far it ends over: {by_margin}; a crossing projected"
+                f" at any confidence: false alarms {_rate(o['false_any'])},"
+                f" missed {_rate(o['missed_any'])}"
             )
     sums(names, args.seeds, halves)
 

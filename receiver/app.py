@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import logging
 import time
 from collections.abc import Callable
 
@@ -12,11 +10,10 @@ from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from meterwise.config.settings import Settings, load_settings
-from meterwise.receiver import runtime
+from meterwise.receiver import access, runtime
+from meterwise.receiver.access import SECURITY_HEADERS
 from meterwise.receiver.proxies import TrustedProxies
 from meterwise.storage import storage_for
-
-access_log = logging.getLogger("meterwise.access")
 
 
 def _outbox_gauge(settings: Settings) -> bytes:
@@ -68,7 +65,9 @@ def create_app(settings: Settings | None = None, clock: Callable[[], float] = ti
     app.register_blueprint(api.bp)
     app.register_blueprint(dashboard.bp)
     app.register_blueprint(login.bp)
-    if settings.forwarded_allow_ips:
+    # POST /webhooks/<provider>/<account> is answered in front of Flask's dispatch.
+    app.wsgi_app = webhooks.WebhookIntake(app, app.wsgi_app)  # type: ignore[method-assign]
+    if settings.forwarded_allow_ips:  # outermost: the intake sees the client's address
         app.wsgi_app = TrustedProxies(app.wsgi_app, settings.forwarded_allow_ips)  # type: ignore[method-assign]
 
     @app.get("/metrics")
@@ -103,27 +102,21 @@ def create_app(settings: Settings | None = None, clock: Callable[[], float] = ti
     @app.after_request
     def log_request(response: Response) -> Response:
         elapsed = time.perf_counter() - g.get("started", time.perf_counter())
-        provider = g.get("provider")  # set only once the provider is known to be configured
-        if provider:
-            metrics.observe("latency", elapsed, provider)
-        # Answers carry account data (reports, the token URL): never cached, never referred.
-        response.headers.setdefault("Cache-Control", "no-store")
-        response.headers["Referrer-Policy"] = "no-referrer"
-        response.headers["X-Content-Type-Options"] = "nosniff"
-        if access_log.isEnabledFor(logging.INFO):
-            access_log.info(
-                json.dumps(
-                    {
-                        "method": request.method,
-                        "path": request.path,
-                        "account": g.get("account"),
-                        "eventType": g.get("event_type"),
-                        "status": response.status_code,
-                        "outcome": g.get("outcome"),
-                        "ms": round(elapsed * 1000, 2),
-                    }
-                )
-            )
+        for name, value in SECURITY_HEADERS:
+            if name == "Cache-Control":
+                response.headers.setdefault(name, value)
+            else:
+                response.headers[name] = value
+        access.record(
+            request.method,
+            request.path,
+            response.status_code,
+            elapsed,
+            g.get("outcome"),
+            g.get("account"),
+            g.get("provider"),
+            g.get("event_type"),
+        )
         return response
 
     return app

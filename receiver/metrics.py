@@ -54,10 +54,23 @@ def get_metrics() -> Metrics:
     return _metrics
 
 
+def _child(name: str, labels: tuple[str, ...]) -> Any:
+    """The labelled series, looked up once per process (``labels()`` validates and locks on
+    every call); the label sets are bounded, so is this cache."""
+    key = (os.getpid(), name, labels)
+    child = _children.get(key)
+    if child is None:
+        child = _children[key] = getattr(get_metrics(), name).labels(*labels)
+    return child
+
+
+_children: dict[tuple[int, str, tuple[str, ...]], Any] = {}
+
+
 def count(name: str, *labels: str, amount: float = 1) -> None:
     """Add to a counter; a metrics failure is logged, never raised."""
     try:
-        getattr(get_metrics(), name).labels(*labels).inc(amount)
+        _child(name, labels).inc(amount)
     except Exception:
         log.exception("metrics: cannot count %s", name)
 
@@ -65,7 +78,7 @@ def count(name: str, *labels: str, amount: float = 1) -> None:
 def observe(name: str, value: float, *labels: str) -> None:
     """Record a histogram observation; a metrics failure is logged, never raised."""
     try:
-        getattr(get_metrics(), name).labels(*labels).observe(value)
+        _child(name, labels).observe(value)
     except Exception:
         log.exception("metrics: cannot observe %s", name)
 

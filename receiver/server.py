@@ -24,6 +24,7 @@ from meterwise.receiver import runtime, workers
 from meterwise.storage import Storage, open_storage
 
 log = logging.getLogger("meterwise.serve")
+SWITCH_INTERVAL_S = 0.0005
 
 
 def _child_exit(server: Any, worker: Any) -> None:
@@ -51,6 +52,11 @@ class MeterwiseApplication(BaseApplication):  # type: ignore[misc]
     def load(self) -> Any:
         from meterwise.receiver import create_app
 
+        # A worker's threads share one GIL; the thread that holds the database's write lock
+        # releases it at every SQLite call and, with the default 5 ms switch interval, can
+        # wait that long to get it back from a thread parsing JSON, holding every other
+        # writer up meanwhile. A short interval keeps the write section short.
+        sys.setswitchinterval(SWITCH_INTERVAL_S)
         return create_app(self.settings)
 
 

@@ -1,186 +1,127 @@
-"""The webhook endpoints: read -> authenticate -> parse -> store -> respond."""
+"""The webhook endpoints. ``POST /webhooks/<provider>/<account>`` is answered by
+`WebhookIntake`, a WSGI layer in front of Flask's dispatch (Flask's request context, routing
+and hooks cost more than verifying and parsing a delivery); everything else, including the
+other methods on that path, goes on to Flask."""
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Iterable
 from typing import Any
 
-from flask import Blueprint, current_app, g, jsonify, request
+from flask import Blueprint, Flask, current_app, g, jsonify, request
 from flask.typing import ResponseReturnValue
-from werkzeug.exceptions import ClientDisconnected
+from werkzeug.datastructures import EnvironHeaders
+from werkzeug.http import HTTP_STATUS_CODES, parse_options_header
+from werkzeug.wsgi import get_content_length, get_input_stream
 
 from meterwise.config.settings import Settings
-from meterwise.receiver import metrics, runtime
+from meterwise.receiver import access, intake, runtime
 from meterwise.receiver.limits import FailureLimiter
-from meterwise.receiver.providers import PROVIDERS
-from meterwise.receiver.providers.base import BadPayload, check_times
-from meterwise.storage import (
-    Storage,
-    StorageUnavailable,
-    UnstorableValue,
-    storage_for,
-    store_delivery,
-)
+from meterwise.storage import StorageUnavailable, storage_for
 
 bp = Blueprint("webhooks", __name__)
+WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+_INTERNAL = intake.error(500, "internal_error", "unexpected server error")
 
 
 def error(status: int, code: str, detail: str, **extra: Any) -> ResponseReturnValue:
-    """A JSON error body ``{"error": code, "detail": ...}`` with its status."""
+    """A JSON error body ``{"error": code, "detail": ...}`` with its status (Flask views)."""
     g.outcome = code
     return jsonify({"error": code, "detail": detail, **extra}), status
 
 
-def unavailable(detail: str, provider: str | None = None) -> ResponseReturnValue:
-    """503 ``storage_unavailable``: nothing was acknowledged, the sender should retry."""
-    if provider:
-        metrics.count("rejected", provider, "storage_unavailable")
-    current_app.logger.error("storage unavailable: %s", detail)
-    g.outcome = "storage_unavailable"
-    body = {"error": "storage_unavailable", "detail": f"the event was not stored: {detail}"}
-    return jsonify(body), 503, {"Retry-After": "5"}
-
-
-def _limiter(settings: Settings) -> FailureLimiter:
+def _limiter(app: Flask, settings: Settings) -> FailureLimiter:
     """The app's limiter (one per app and worker process)."""
-    limiter: FailureLimiter | None = current_app.extensions.get("meterwise.limiter")
+    limiter: FailureLimiter | None = app.extensions.get("meterwise.limiter")
     if limiter is None:
-        limiter = current_app.extensions["meterwise.limiter"] = FailureLimiter(
-            settings.max_auth_failures
-        )
+        limiter = app.extensions["meterwise.limiter"] = FailureLimiter(settings.max_auth_failures)
     return limiter
 
 
-def _is_json(mimetype: str) -> bool:
-    # werkzeug lower-cases the mimetype: CometChat's "Application/json" passes too.
-    return mimetype == "application/json" or mimetype.endswith("+json")
+def _path(environ: dict[str, Any]) -> str:
+    # WSGI carries the path as latin-1 text; werkzeug decodes it as UTF-8 the same way.
+    return str(environ.get("PATH_INFO") or "").encode("latin-1").decode("utf-8", "replace")
 
 
-class BodyIncomplete(Exception):
-    """The body stopped before its announced end (a slow client cut by the read deadline)."""
+class WebhookIntake:
+    """Answer webhook deliveries straight from the WSGI environ; pass the rest to ``inner``.
 
+    The answer is the one Flask would give (same status, JSON body, security headers, access
+    line and latency metric); an unexpected exception is logged and answered 500 JSON.
+    """
 
-def _read_body(limit: int) -> bytes | None:
-    """The raw body, or None when it is larger than ``limit`` bytes (read at most limit+1)."""
-    length = request.content_length
-    if length is not None:
-        if length > limit:
-            return None
-        raw = request.get_data(cache=False)
-        if len(raw) < length:
-            raise BodyIncomplete
-        return raw
-    chunks, size = [], 0  # chunked transfer: read in pieces, stop past the limit
-    while chunk := request.stream.read(65536):
-        size += len(chunk)
-        if size > limit:
-            return None
-        chunks.append(chunk)
-    return b"".join(chunks)
+    def __init__(self, app: Flask, inner: WSGIApp) -> None:
+        self.app, self.inner = app, inner
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        if environ.get("REQUEST_METHOD") != "POST":
+            return self.inner(environ, start_response)
+        path = _path(environ)
+        parts = path.split("/")
+        if len(parts) != 4 or parts[0] or parts[1] != "webhooks" or not parts[2] or not parts[3]:
+            return self.inner(environ, start_response)
+        started = time.perf_counter()
+        answer = self.answer(environ, parts[2], parts[3])
+        headers = [
+            ("Content-Type", "application/json"),
+            ("Content-Length", str(len(answer.body))),
+            *access.SECURITY_HEADERS,
+            *answer.headers,
+        ]
+        start_response(f"{answer.status} {HTTP_STATUS_CODES[answer.status]}", headers)
+        access.record(
+            "POST",
+            path,
+            answer.status,
+            time.perf_counter() - started,
+            answer.outcome,
+            answer.account,
+            answer.provider,
+            answer.event_type,
+        )
+        return [answer.body]
+
+    def answer(self, environ: dict[str, Any], provider: str, account_id: str) -> intake.Answer:
+        config = self.app.config
+        settings: Settings = config["SETTINGS"]
+        try:
+            req = intake.Incoming(
+                provider,
+                account_id,
+                environ.get("REMOTE_ADDR"),
+                parse_options_header(environ.get("CONTENT_TYPE", ""))[0].lower(),
+                get_content_length(environ),
+                get_input_stream(environ),
+                EnvironHeaders(environ),
+            )
+            return intake.take(settings, config["CLOCK"](), _limiter(self.app, settings), req)
+        except Exception:
+            self.app.logger.exception("unhandled error")
+            return _INTERNAL
 
 
 @bp.post("/webhooks/<provider>/<account_id>")
 def receive(provider: str, account_id: str) -> ResponseReturnValue:
-    """Accept one webhook delivery for an account."""
-    settings: Settings = current_app.config["SETTINGS"]
-    now = current_app.config["CLOCK"]()
-    now_ms = int(now * 1000)
-    limiter, tick = _limiter(settings), time.monotonic()  # limits run on the real clock
-    address = f"addr:{request.remote_addr}"
-    wait = limiter.retry_after(address, tick)
-    if wait:
-        g.outcome = "too_many_failures"
-        body = {"error": "too_many_failures", "detail": "too many failed authentications"}
-        return jsonify(body), 429, {"Retry-After": str(wait)}
-    account = settings.accounts.get(account_id)
-    adapter = PROVIDERS.get(provider)
-    if account is None or adapter is None or account.provider != provider:
-        limiter.fail(address, tick)
-        label = provider if provider in PROVIDERS else metrics.OTHER
-        metrics.count("rejected", label, "unknown_account")
-        return error(404, "unknown_account", f"no {provider} account {account_id!r} is configured")
-    g.account, g.provider = account_id, provider
-    metrics.count("received", provider)
-    try:  # the file is checked once, after the COMMIT, before anything is acknowledged
-        store = storage_for(settings)
-    except StorageUnavailable as exc:
-        return unavailable(str(exc), provider)
-
-    def reject(status: int, code: str, detail: str) -> ResponseReturnValue:
-        metrics.count("rejected", provider, code)
-        store.count_delivery(account_id, code, now_ms)  # a diagnostic: never raises
-        return error(status, code, detail)
-
-    if not _is_json(request.mimetype):
-        return reject(
-            415,
-            "unsupported_media_type",
-            f"Content-Type must be application/json, got {request.mimetype!r}",
-        )
-    try:
-        raw = _read_body(settings.max_body_bytes)
-    except (ClientDisconnected, BodyIncomplete, OSError):
-        return reject(
-            408, "body_timeout", f"the body did not arrive within {settings.read_timeout_s} s"
-        )
-    if raw is None:
-        return reject(
-            413, "body_too_large", f"body exceeds max_body_bytes = {settings.max_body_bytes}"
-        )
-    verdict = adapter.authenticate(request.headers, raw, account, now)
-    if not verdict.ok:
-        # The provider has been seen re-sending a changed body under the old signature:
-        # if the key is already stored, the event is safe, so acknowledge it (counted apart
-        # from real duplicates: an unsigned request must not move any figure).
-        key = adapter.peek_key(raw, request.headers)
-        try:
-            known = key is not None and store.is_stored(account_id, key)
-        except StorageUnavailable as exc:
-            return unavailable(str(exc), provider)
-        if known:
-            return _duplicate(store, account_id, provider, now_ms, "duplicate_unverified")
-        limiter.fail(address, tick)
-        wait = limiter.retry_after(f"account:{account_id}", tick)
-        limiter.fail(f"account:{account_id}", tick)
-        if wait:  # over the limit: no more counting, no more detail
-            metrics.count("rejected", provider, "too_many_failures")
-            g.outcome = "too_many_failures"
-            body = {"error": "too_many_failures", "detail": "too many failed authentications"}
-            return jsonify(body), 429, {"Retry-After": str(wait)}
-        return reject(401, verdict.reason, verdict.detail)
-    try:
-        events = adapter.parse(raw, account, request.headers, now_ms)
-        check_times(events, now_ms, settings.max_future_s)
-    except BadPayload as exc:
-        return reject(exc.status, exc.code, exc.detail)
-    g.event_type = events[0].event_type if events else None
-    try:
-        new_ids = store_delivery(settings, account_id, provider, events, now_ms)
-    except UnstorableValue as exc:
-        # The parser should have refused this value; never answer a 500 for input.
-        return reject(422, "invalid_fields", f"a value cannot be stored: {exc}")
-    except StorageUnavailable as exc:
-        # Locked, unwritable, corrupt or gone: not acknowledged, so the provider will retry.
-        return unavailable(str(exc), provider)
-    if not new_ids:
-        return _duplicate(store, account_id, provider, now_ms, "duplicate")
-    metrics.count("stored", provider, amount=len(new_ids))
-    g.outcome = "stored"
-    return _ok(b'{"status":"stored","events":%d}' % len(new_ids))
-
-
-def _duplicate(
-    store: Storage, account_id: str, provider: str, now_ms: int, reason: str
-) -> ResponseReturnValue:
-    metrics.count("duplicate", provider)
-    store.count_delivery(account_id, reason, now_ms)
-    g.outcome = reason
-    return _ok(b'{"status":"duplicate"}')
-
-
-def _ok(body: bytes) -> ResponseReturnValue:
-    """A 200 with a fixed JSON body: the hot path skips the JSON provider (~100 us)."""
-    return current_app.response_class(body, status=200, mimetype="application/json")
+    """The same intake through Flask's dispatch: reached only by an app whose `wsgi_app`
+    lacks `WebhookIntake`, which answers these POSTs first (other methods get 405 here)."""
+    app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
+    settings: Settings = app.config["SETTINGS"]
+    req = intake.Incoming(
+        provider,
+        account_id,
+        request.remote_addr,
+        request.mimetype,
+        request.content_length,
+        request.stream,
+        request.headers,
+    )
+    answer = intake.take(settings, app.config["CLOCK"](), _limiter(app, settings), req)
+    g.outcome, g.account, g.provider = answer.outcome, answer.account, answer.provider
+    g.event_type = answer.event_type
+    return app.response_class(
+        answer.body, answer.status, list(answer.headers), mimetype="application/json"
+    )
 
 
 def storage_health(settings: Settings) -> str | None:

@@ -169,19 +169,19 @@ def assert_rollups_match(store, settings, account, data) -> None:
 
 
 def test_a_batch_cut_short_by_the_statement_timeout_is_folded_in_smaller_ones():
-    from meterwise.reconciler.fold import BATCH
+    from meterwise.reconciler.fold import BATCH, MIN_BATCH
     from meterwise.storage import StorageTimeout, StorageUnavailable
 
     class Slow:
-        """A store whose fold times out above 300 events (as a big backlog on PostgreSQL
-        can), with 1,000 queued."""
+        """A store whose fold times out above a fifth of a batch (as a big backlog on
+        PostgreSQL can), with 1,000 queued."""
 
         def __init__(self):
             self.queued, self.sizes = 1000, []
 
         def fold(self, cycles, batch):
             self.sizes.append(batch)
-            if batch > 300:
+            if batch > BATCH // 5:
                 raise StorageTimeout("canceling statement due to statement timeout")
             done = min(batch, self.queued)
             self.queued -= done
@@ -190,8 +190,9 @@ def test_a_batch_cut_short_by_the_statement_timeout_is_folded_in_smaller_ones():
     config = parse_settings(base_config("unused.db"), {"ACME_WHSEC_2": SECOND_SECRET}, "t")
     slow = Slow()
     assert fold_pending(slow, config) == 1000 and slow.queued == 0
-    assert slow.sizes[:4] == [BATCH, BATCH // 4, BATCH // 16, BATCH // 64]  # a quarter each
-    assert set(slow.sizes[3:]) == {BATCH // 64}  # then it keeps the size that worked
+    worked = max(MIN_BATCH, BATCH // 16)
+    assert slow.sizes[:3] == [BATCH, BATCH // 4, worked]  # a quarter each, down to MIN_BATCH
+    assert set(slow.sizes[2:]) == {worked}  # then it keeps the size that worked
 
     class Down(Slow):
         def fold(self, cycles, batch):

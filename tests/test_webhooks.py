@@ -375,3 +375,52 @@ def test_metrics_count_outcomes_by_reason(live):
         value('meterwise_webhooks_rejected_total{provider="jaas",reason="signature_mismatch"}') >= 1
     )
     assert "meterwise_webhook_seconds_bucket" in text
+
+
+def test_the_intake_answers_as_the_flask_view_would(tmp_path):
+    """`WebhookIntake` answers POSTs before Flask's dispatch; the route's Flask view runs
+    the same intake. Both give the same status, body and headers for every kind of answer."""
+    from flask import Flask
+
+    from meterwise.config.settings import parse_settings
+    from meterwise.receiver import create_app
+    from tests.conftest import base_config
+
+    body, headers = signed(usage("dev-1", key="same"), SECRET, int(time.time()))
+    json_type = {"Content-Type": "application/json"}
+    cases = [
+        (body, headers),  # stored
+        (body, headers),  # duplicate
+        (body, {**headers, "X-Jaas-Signature": "t=1,v1=bad"}),  # known key, unsigned
+        (b"{}", {**headers, "X-Jaas-Signature": "t=1,v1=bad"}),  # 401
+        (body, {**headers, "Content-Type": "text/plain"}),  # 415
+        (b"x" * 2_000_000, json_type),  # 413
+        (b"[", {**json_type, **signed_header(b"[")}),  # 400/422: not JSON
+    ]
+    answers = {}
+    for way in ("intake", "flask view"):
+        env = {"ACME_WHSEC_2": SECOND_SECRET}
+        app = create_app(parse_settings(base_config(tmp_path / f"{way}.db"), env, "t"))
+        if way == "flask view":  # Flask's own dispatch, without the layer in front
+            app.wsgi_app = Flask.wsgi_app.__get__(app)  # type: ignore[method-assign]
+        client = app.test_client()
+        got = []
+        for data, sent in cases + [(body, headers)]:
+            for path in ("/webhooks/jaas/acme", "/webhooks/jaas/nobody"):
+                r = client.post(path, data=data, headers=sent)
+                kept = {k: v for k, v in r.headers.items() if k != "Content-Length"}
+                got.append((r.status_code, r.get_json(), kept))
+        answers[way] = got
+    assert answers["intake"] == answers["flask view"]
+    statuses = {status for status, _, _ in answers["intake"]}
+    assert {200, 401, 404, 413, 415} <= statuses
+
+
+def signed_header(raw: bytes) -> dict[str, str]:
+    import base64
+    import hashlib
+    import hmac
+
+    t = str(int(time.time()))
+    mac = hmac.new(SECRET.encode(), t.encode() + b"." + raw, hashlib.sha256).digest()
+    return {"X-Jaas-Signature": f"t={t},v1={base64.b64encode(mac).decode()}"}

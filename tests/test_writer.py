@@ -6,6 +6,9 @@ import json
 import threading
 
 import pytest
+from hypothesis import HealthCheck, given
+from hypothesis import settings as settings_
+from hypothesis import strategies as st
 
 from meterwise.receiver.providers import jaas
 from meterwise.receiver.testing import envelope
@@ -60,3 +63,67 @@ def test_a_value_the_database_refuses_fails_alone_in_its_group(settings):
     assert keys == ["key-1", "key-2"]
     with pytest.raises(UnstorableValue):
         writer.store("acme", "jaas", bad, 3)
+
+
+def _delivery(settings, kind: int, key: str, ts: int) -> list[Parsed]:
+    """A JaaS delivery of one of three shapes (USAGE of 1-3 devices, a join, a recording)."""
+    if kind < 3:
+        data = [{"deviceId": f"d-{key}-{n}", "userId": f"u{n}"} for n in range(kind + 1)]
+        doc = envelope("USAGE", ts, data, key=key)
+    elif kind == 3:
+        doc = envelope("PARTICIPANT_JOINED", ts, {"participantId": key, "id": "u"}, key=key)
+    else:
+        doc = envelope("RECORDING_ENDED", ts, {"durationSec": 61}, key=key)
+    return jaas.parse(json.dumps(doc).encode(), settings.accounts["acme"], {})
+
+
+def _contents(path) -> dict[str, list[tuple]]:
+    store = connect(path)
+    try:
+        return {
+            table: sorted(map(tuple, store.conn.execute(f"SELECT * FROM {table}").fetchall()))
+            for table in ("events", "usage_devices", "participants", "recordings", "sightings",
+                          "fold_pending")
+        }  # fmt: skip
+    finally:
+        store.close()
+
+
+@settings_(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)  # settings and the folder factory are only read: each example has its own files
+@given(
+    st.lists(
+        st.lists(st.tuples(st.integers(0, 4), st.integers(0, 12)), min_size=0, max_size=3),
+        min_size=1,
+        max_size=8,
+    ),
+    st.sets(st.integers(0, 12), max_size=4),
+)
+def test_a_group_stores_what_its_deliveries_would_one_after_the_other(
+    tmp_path_factory, settings, group, stored_before
+):
+    """`insert_group` (one statement per table) against `insert_delivery` in a loop: same
+    ids per delivery, same rows, keys repeated inside the group and already stored."""
+    from meterwise.storage.sqlite.ingest import insert_delivery, insert_group
+
+    deliveries = [
+        ("acme", "jaas", [e for k, n in events for e in _delivery(settings, k, f"k{n}", TS + n)], 7)
+        for events in group
+    ]
+    earlier = [e for n in sorted(stored_before) for e in _delivery(settings, n % 5, f"k{n}", TS)]
+    folder = tmp_path_factory.mktemp("group")
+    answers = {}
+    for way in ("group", "loop"):
+        path = folder / f"{way}.db"
+        store = connect(path)
+        with store._write() as conn:
+            insert_delivery(conn, "acme", "jaas", earlier, 1)
+        with store._write() as conn:
+            if way == "group":
+                answers[way] = insert_group(conn, deliveries)
+            else:
+                answers[way] = [insert_delivery(conn, *d) for d in deliveries]
+        store.close()
+    assert answers["group"] == answers["loop"]
+    assert _contents(folder / "group.db") == _contents(folder / "loop.db")

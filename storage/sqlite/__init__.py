@@ -24,6 +24,7 @@ from meterwise.storage.sqlite.reads import CycleReads
 
 WRITER_CACHE_KIB = 64 * 1024
 WRITER_MMAP_BYTES = 1 << 30
+WAL_KEEP_BYTES = 16 << 20
 
 
 class SqliteStorage(
@@ -57,6 +58,9 @@ class SqliteStorage(
         self.conn = open_connection(path, synchronous, migrate)
         if not autocheckpoint:  # the writer: its checkpoints run on a thread of their own
             self.conn.execute("PRAGMA wal_autocheckpoint = 0")
+            # A reset WAL is cut back to this size: its file size then says how far the
+            # checkpoints lag (without a limit the file keeps its largest size for good).
+            self.conn.execute(f"PRAGMA journal_size_limit = {WAL_KEEP_BYTES}")
             # Inserts touch random pages of the key index: keep its upper levels in memory
             # (the default 2 MB cache misses on every delivery once millions are stored).
             self.conn.execute(f"PRAGMA cache_size = -{WRITER_CACHE_KIB}")

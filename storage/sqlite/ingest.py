@@ -25,12 +25,13 @@ NORMALIZED_TABLES = frozenset(
     }
 )
 HOUR_MS = 3_600_000
-_INSERT_EVENT = """
+_INSERT_EVENTS = """
 INSERT INTO events (account, provider, idempotency_key, event_type, session_id, ts_ms, fqn,
                     app_id, received_at_ms, body)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-ON CONFLICT (account, idempotency_key) DO NOTHING
-"""
+VALUES """
+_EVENT_VALUES = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+_ON_CONFLICT = " ON CONFLICT (account, idempotency_key) DO NOTHING"
+_INSERT_EVENT = _INSERT_EVENTS + _EVENT_VALUES + _ON_CONFLICT
 # Keep the earliest sighting (webhooks arrive out of order); a userId seen on any row sticks.
 _UPSERT_ENTITY = """
 INSERT INTO entity_first_seen (account, metric, cycle_start_ms, entity, first_ts_ms,
@@ -178,6 +179,62 @@ def insert_delivery(
             "INSERT INTO fold_pending (account, event_id) VALUES (?, ?)",
             [(account, i) for i in new_ids],
         )
+    return new_ids
+
+
+_MAX_ROWS = 1000  # events per INSERT statement (10 parameters each; SQLite allows 32766)
+Delivery = tuple[str, str, Sequence[Parsed], int]  # (account, provider, events, received at)
+
+
+def insert_group(conn: sqlite3.Connection, group: Sequence[Delivery]) -> list[list[int]]:
+    """Insert several deliveries inside the caller's transaction in a handful of statements
+    (one INSERT ... RETURNING for their events, one per normalized table, one for the
+    sightings and one for the fold queue); each delivery's new event ids, as
+    `insert_delivery` would give them one after the other. Fewer statements matter to the
+    writer thread: it must win the GIL back from the request threads after each one. An
+    unstorable value fails the whole statement: the caller then stores them one by one."""
+    flat = [(n, ev) for n, delivery in enumerate(group) for ev in delivery[2]]
+    fresh: dict[tuple[str, str], int] = {}
+    for start in range(0, len(flat), _MAX_ROWS):
+        chunk = flat[start : start + _MAX_ROWS]
+        params: list[object] = []
+        for n, ev in chunk:
+            account, provider, _, received_at_ms = group[n]
+            params += (account, provider, ev.idempotency_key, ev.event_type, ev.session_id)
+            params += (ev.ts_ms, ev.fqn, ev.app_id, received_at_ms, ev.body)
+        values = ", ".join([_EVENT_VALUES] * len(chunk))
+        sql = f"{_INSERT_EVENTS}{values}{_ON_CONFLICT} RETURNING id, account, idempotency_key"
+        for event_id, account, key in conn.execute(sql, params).fetchall():
+            fresh[(account, key)] = int(event_id)
+    new_ids: list[list[int]] = [[] for _ in group]
+    tables: dict[tuple[str, tuple[str, ...]], list[tuple[object, ...]]] = {}
+    sightings: list[tuple[object, ...]] = []
+    queue: list[tuple[str, int]] = []
+    for n, ev in flat:
+        account = group[n][0]
+        event_id = fresh.pop((account, ev.idempotency_key), None)
+        if event_id is None:
+            continue  # already stored, or an earlier copy in this group: stored once
+        new_ids[n].append(event_id)
+        queue.append((account, event_id))
+        for table, rows in ev.rows.items():
+            for row in rows:
+                same = tables.setdefault((table, tuple(row)), [])
+                same.append((event_id, account, *row.values()))
+        sightings += [
+            (event_id, account, e.metric, e.entity, e.ts_ms, e.session_id, e.user_id, e.email)
+            for e in ev.entities
+        ]
+    for (table, columns), values_of in tables.items():
+        if table not in NORMALIZED_TABLES:
+            raise ValueError(f"not a normalized table: {table}")
+        names = ["event_id", "account", *columns]
+        marks = ", ".join("?" for _ in names)
+        conn.executemany(f"INSERT INTO {table} ({', '.join(names)}) VALUES ({marks})", values_of)
+    if sightings:
+        conn.executemany(INSERT_SIGHTING, sightings)
+    if queue:
+        conn.executemany("INSERT INTO fold_pending (account, event_id) VALUES (?, ?)", queue)
     return new_ids
 
 

@@ -2,7 +2,10 @@
 that commits them in groups, and each request is answered only after the COMMIT that holds
 its delivery (group commit: one transaction, one lock hold and one file check per group).
 
-A delivery whose values the database refuses fails alone (a savepoint per delivery); a
+A group is inserted in a handful of statements (`insert_group`): the writer must win the GIL
+back from the request threads after each one, while it holds the write lock. A delivery
+whose values the database refuses fails alone (the group is then stored one by one, a
+savepoint each); a
 failure of the transaction itself (disk full, file gone, lock timeout) fails every delivery
 of the group with `StorageUnavailable`, so none is acknowledged. The WAL is checkpointed by a
 thread of its own (PASSIVE, never blocking writers), not by whichever delivery commits.
@@ -22,7 +25,7 @@ from dataclasses import dataclass, field
 from meterwise.storage.errors import StorageUnavailable, UnstorableValue
 from meterwise.storage.records import Parsed
 from meterwise.storage.sqlite import SqliteStorage, thread_storage
-from meterwise.storage.sqlite.ingest import UNSTORABLE, insert_delivery
+from meterwise.storage.sqlite.ingest import UNSTORABLE, insert_delivery, insert_group
 
 log = logging.getLogger("meterwise.storage")
 MAX_GROUP = 64
@@ -31,13 +34,21 @@ CHECKPOINT_EVERY_S = 1.0
 WAL_BOUND_BYTES = 64 << 20  # past this, the writer checkpoints itself (the thread lags)
 
 
+def _held_lock() -> threading.Lock:
+    lock = threading.Lock()
+    lock.acquire()
+    return lock
+
+
 @dataclass(eq=False)
 class _Job:
     account: str
     provider: str
     events: Sequence[Parsed]
     received_at_ms: int
-    done: threading.Event = field(default_factory=threading.Event)
+    # Held until the writer is done with the job: the cheapest wake-up CPython has (an
+    # Event builds a Condition and a fresh lock on every wait).
+    done: threading.Lock = field(default_factory=_held_lock)
     result: list[int] | None = None
     error: Exception | None = None
 
@@ -58,7 +69,7 @@ class GroupWriter:
         """Like `SqliteStorage.store_delivery`: the new event ids, after their COMMIT."""
         job = _Job(account, provider, events, received_at_ms)
         self.jobs.put(job)
-        if not job.done.wait(ANSWER_WITHIN_S):
+        if not job.done.acquire(timeout=ANSWER_WITHIN_S):
             raise StorageUnavailable(f"the writer did not commit within {ANSWER_WITHIN_S:.0f} s")
         if job.error is not None:
             raise job.error
@@ -83,21 +94,19 @@ class GroupWriter:
                         job.result = None
             finally:
                 for job in group:
-                    job.done.set()
+                    job.done.release()
 
     def _commit(self, store: SqliteStorage, group: list[_Job]) -> None:
         try:
             with store._write() as conn:
-                for job in group:
-                    conn.execute("SAVEPOINT delivery")
-                    try:
-                        job.result = insert_delivery(
-                            conn, job.account, job.provider, job.events, job.received_at_ms
-                        )
-                    except UNSTORABLE as exc:
-                        conn.execute("ROLLBACK TO delivery")
-                        job.error = UnstorableValue(str(exc))
-                    conn.execute("RELEASE delivery")
+                try:  # the whole group in a few statements (a failed one changes nothing)
+                    many = [(j.account, j.provider, j.events, j.received_at_ms) for j in group]
+                    for job, ids in zip(group, insert_group(conn, many), strict=True):
+                        job.result = ids
+                except UNSTORABLE:  # one of them cannot be held: find it, store the others
+                    conn.execute("ROLLBACK")
+                    conn.execute("BEGIN IMMEDIATE")
+                    self._one_by_one(conn, group)
         except (sqlite3.DatabaseError, OSError) as exc:
             raise StorageUnavailable(str(exc)) from None
         store.check_file()  # committed where it is kept, once per group
@@ -107,6 +116,20 @@ class GroupWriter:
                 store.conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
         except (OSError, sqlite3.Error):
             pass  # the checkpoint thread tries again
+
+    @staticmethod
+    def _one_by_one(conn: sqlite3.Connection, group: list[_Job]) -> None:
+        """Each delivery under its own savepoint: an unstorable one fails alone."""
+        for job in group:
+            conn.execute("SAVEPOINT delivery")
+            try:
+                job.result = insert_delivery(
+                    conn, job.account, job.provider, job.events, job.received_at_ms
+                )
+            except UNSTORABLE as exc:
+                conn.execute("ROLLBACK TO delivery")
+                job.result, job.error = None, UnstorableValue(str(exc))
+            conn.execute("RELEASE delivery")
 
     def _checkpoint(self) -> None:
         conn: sqlite3.Connection | None = None
