@@ -36,7 +36,7 @@ def wait_healthy(url: str, proc: subprocess.Popen[bytes]) -> None:
 
 
 def start(
-    kind: str, config: Path, workdir: Path, workers: int
+    kind: str, config: Path, workdir: Path, workers: int, extra: tuple[str, ...] = ()
 ) -> tuple[subprocess.Popen[bytes], str]:
     """Start ``kind`` ("meterwise" or "bare") on a free port; return the process and URL."""
     port = free_port()
@@ -50,6 +50,7 @@ def start(
             str(port),
             "--workers",
             str(workers),
+            *extra,
         ]
     else:
         cmd = [sys.executable, str(ROOT / "bench" / "bare_app.py"), str(port), str(workers)]

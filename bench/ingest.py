@@ -13,6 +13,7 @@ each, the ratio (target >= 0.7, stretch 0.8) and p50/p99 latency, per setup:
     python bench/ingest.py [--seconds 8] [--rounds 3] [--workers 2] [--connections 16]
                            [--setups sqlite,postgresql,postgresql-2hosts]
                            [--prefill 5000000]   # start sqlite from a database holding that many
+                           [--no-scheduler]      # the endpoint alone, nothing folded beside it
 """
 
 from __future__ import annotations
@@ -175,7 +176,8 @@ def bench_setup(name: str, storage: str, hosts: int, args, driver, work: Path, r
     offset = 0
     for round_no in range(args.rounds):
         for kind in ("bare", "meterwise"):
-            started = [start(kind, config, work, args.workers) for _ in range(hosts)]
+            extra = ("--no-scheduler",) if args.no_scheduler else ()
+            started = [start(kind, config, work, args.workers, extra) for _ in range(hosts)]
             try:
                 r = driver([u for _, u in started], reqfile, args.seconds, args.connections, offset)
             finally:
@@ -221,6 +223,11 @@ def main() -> None:
     parser.add_argument("--synchronous", choices=["normal", "full"], default="normal")
     parser.add_argument("--prefill", type=int, default=0, help="stored deliveries to start with")
     parser.add_argument(
+        "--no-scheduler",
+        action="store_true",
+        help="the endpoint alone: no scheduler folding beside it on the same cores",
+    )
+    parser.add_argument(
         "--setups",
         default="sqlite",
         help="comma-separated: " + ", ".join(SETUPS) + " (PostgreSQL: a server started here)",
@@ -243,7 +250,12 @@ def main() -> None:
         f"ingest bench: {tool}, {args.workers} gthread workers x 8 threads per host, "
         f"{args.connections} connections, "
         f"{args.seconds} s x {args.rounds} rounds each, synchronous={args.synchronous}, "
-        f"{args.prefill:,} deliveries stored before (sqlite)"
+        f"{args.prefill:,} deliveries stored before (sqlite), "
+        + (
+            "no scheduler (nothing folded meanwhile)"
+            if args.no_scheduler
+            else "the scheduler folding"
+        )
     )
     server = None
     ratios: dict[str, float] = {}
