@@ -3,8 +3,8 @@ insert-only write path stores them, in the same run on the same database file.
 
 Stores N JaaS USAGE deliveries (3 devices each, a quarter of them returning devices) through
 the storage layer's `store_delivery`, then folds them all with `fold_pending` (batches of
-5,000 in one transaction each), and prints both rates and their ratio; repeated --rounds
-times on fresh files, median shown.
+`reconciler.fold.BATCH` in one transaction each), and prints both rates and their ratio;
+repeated --rounds times on fresh files, median shown.
 
     python bench/fold.py [--deliveries 20000] [--rounds 3]
 """
@@ -24,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from meterwise.config.settings import parse_settings  # noqa: E402
 from meterwise.receiver.providers import jaas  # noqa: E402
 from meterwise.receiver.testing import envelope  # noqa: E402
-from meterwise.reconciler.fold import fold_pending  # noqa: E402
+from meterwise.reconciler.fold import BATCH, fold_pending  # noqa: E402
 from meterwise.storage import connect  # noqa: E402
 
 
@@ -73,7 +73,7 @@ def main() -> None:
     fold_rate = statistics.median(r[1] for r in runs)
     print(f"fold bench: {args.deliveries:,} USAGE deliveries x {args.rounds} rounds (median)")
     print(f"  store_delivery (one transaction each): {store_rate:10,.0f} deliveries/s")
-    print(f"  fold_pending (5,000 per transaction):  {fold_rate:10,.0f} events/s")
+    print(f"  fold_pending ({BATCH:,} per transaction):    {fold_rate:10,.0f} events/s")
     print(f"  fold / store ratio:                    {fold_rate / store_rate:10.1f}")
 
 

@@ -76,9 +76,20 @@ def closed_boundary(cycle_start_ms: int, current_cycle_start_ms: int) -> int:
 
 
 def cycle_start_of(account: Account, kind: str) -> Callable[[int], int]:
-    """Event time (ms) -> start (ms) of the account's billing cycle that holds it."""
+    """Event time (ms) -> start (ms) of the account's billing cycle that holds it.
+
+    The function remembers the last few cycles it met as [start, end) in ms, so the fold's
+    millions of calls cost a comparison each, not a timezone conversion (the answer is the
+    same: a cycle is exactly the instants from its start to its end)."""
+    met: list[tuple[int, int]] = []
 
     def start(ts_ms: int) -> int:
-        return to_ms(cycle_containing(account.cycle_anchor, account.tz, from_ms(ts_ms), kind).start)
+        for lo, hi in met:
+            if lo <= ts_ms < hi:
+                return lo
+        cycle = cycle_containing(account.cycle_anchor, account.tz, from_ms(ts_ms), kind)
+        lo, hi = to_ms(cycle.start), to_ms(cycle.end)
+        met[:] = [(lo, hi), *met[:3]]
+        return lo
 
     return start

@@ -6,6 +6,8 @@ from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from meterwise.reconciler.cycles import cycle_after, cycle_before, cycle_containing
 
@@ -64,3 +66,34 @@ def test_neighbouring_cycles():
 def test_naive_instant_is_refused():
     with pytest.raises(ValueError):
         cycle_containing(date(2026, 3, 8), UTC, datetime(2026, 3, 9))
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.sampled_from(["UTC", "America/New_York", "Asia/Kathmandu", "Australia/Lord_Howe"]),
+    st.integers(1, 31),
+    st.sampled_from(["anchored", "calendar"]),
+    st.lists(st.integers(1_700_000_000_000, 1_800_000_000_000), min_size=1, max_size=40),
+    st.lists(st.integers(-2, 2), min_size=1, max_size=40),
+)
+def test_the_remembering_cycle_start_matches_a_fresh_computation(zone, day, kind, times, nudges):
+    """`cycle_start_of` remembers cycles it met; its answers equal `cycle_containing`'s for
+    instants in any order, including a millisecond either side of each boundary."""
+    from types import SimpleNamespace
+
+    from meterwise.reconciler.cycles import cycle_start_of, from_ms, to_ms
+
+    tz = ZoneInfo(zone)
+    account = SimpleNamespace(cycle_anchor=date(2026, 1, day), tz=tz)
+    start_of = cycle_start_of(account, kind)  # type: ignore[arg-type]
+    probes = []
+    for ts in times:
+        cycle = cycle_containing(account.cycle_anchor, tz, from_ms(ts), kind)
+        probes += [
+            ts,
+            *(to_ms(cycle.end) + n for n in nudges),
+            *(to_ms(cycle.start) + n for n in nudges),
+        ]
+    for ts in probes:
+        fresh = cycle_containing(account.cycle_anchor, tz, from_ms(ts), kind)
+        assert start_of(ts) == to_ms(fresh.start), ts
