@@ -11,8 +11,10 @@ from meterwise.receiver import metrics
 access_log = logging.getLogger("meterwise.access")
 
 # Answers carry account data (reports, the token URL): never cached, never referred.
+# Cache-Control is a default: a view may say otherwise (the dashboard's icon).
+NO_STORE = ("Cache-Control", "no-store")
 SECURITY_HEADERS = (
-    ("Cache-Control", "no-store"),
+    NO_STORE,
     ("Referrer-Policy", "no-referrer"),
     ("X-Content-Type-Options", "nosniff"),
 )

@@ -11,7 +11,7 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from meterwise.config.settings import Settings, load_settings
 from meterwise.receiver import access, runtime
-from meterwise.receiver.access import SECURITY_HEADERS
+from meterwise.receiver.access import NO_STORE, SECURITY_HEADERS
 from meterwise.receiver.proxies import TrustedProxies
 from meterwise.storage import storage_for
 
@@ -102,11 +102,9 @@ def create_app(settings: Settings | None = None, clock: Callable[[], float] = ti
     @app.after_request
     def log_request(response: Response) -> Response:
         elapsed = time.perf_counter() - g.get("started", time.perf_counter())
-        for name, value in SECURITY_HEADERS:
-            if name == "Cache-Control":
-                response.headers.setdefault(name, value)
-            else:
-                response.headers[name] = value
+        response.headers.setdefault(*NO_STORE)
+        for name, value in SECURITY_HEADERS[1:]:
+            response.headers[name] = value
         access.record(
             request.method,
             request.path,

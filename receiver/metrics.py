@@ -54,6 +54,9 @@ def get_metrics() -> Metrics:
     return _metrics
 
 
+_children: dict[tuple[int, str, tuple[str, ...]], Any] = {}
+
+
 def _child(name: str, labels: tuple[str, ...]) -> Any:
     """The labelled series, looked up once per process (``labels()`` validates and locks on
     every call); the label sets are bounded, so is this cache."""
@@ -62,9 +65,6 @@ def _child(name: str, labels: tuple[str, ...]) -> Any:
     if child is None:
         child = _children[key] = getattr(get_metrics(), name).labels(*labels)
     return child
-
-
-_children: dict[tuple[int, str, tuple[str, ...]], Any] = {}
 
 
 def count(name: str, *labels: str, amount: float = 1) -> None:

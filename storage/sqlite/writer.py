@@ -5,10 +5,10 @@ its delivery (group commit: one transaction, one lock hold and one file check pe
 A group is inserted in a handful of statements (`insert_group`): the writer must win the GIL
 back from the request threads after each one, while it holds the write lock. A delivery
 whose values the database refuses fails alone (the group is then stored one by one, a
-savepoint each); a
-failure of the transaction itself (disk full, file gone, lock timeout) fails every delivery
-of the group with `StorageUnavailable`, so none is acknowledged. The WAL is checkpointed by a
-thread of its own (PASSIVE, never blocking writers), not by whichever delivery commits.
+savepoint each); a failure of the transaction itself (disk full, file gone, lock timeout)
+fails every delivery of the group with `StorageUnavailable`, so none is acknowledged. The
+WAL is checkpointed by a thread of its own (PASSIVE, never blocking writers), not by
+whichever delivery commits.
 """
 
 from __future__ import annotations
@@ -34,21 +34,13 @@ CHECKPOINT_EVERY_S = 1.0
 WAL_BOUND_BYTES = 64 << 20  # past this, the writer checkpoints itself (the thread lags)
 
 
-def _held_lock() -> threading.Lock:
-    lock = threading.Lock()
-    lock.acquire()
-    return lock
-
-
 @dataclass(eq=False)
 class _Job:
     account: str
     provider: str
     events: Sequence[Parsed]
     received_at_ms: int
-    # Held until the writer is done with the job: the cheapest wake-up CPython has (an
-    # Event builds a Condition and a fresh lock on every wait).
-    done: threading.Lock = field(default_factory=_held_lock)
+    done: threading.Event = field(default_factory=threading.Event)
     result: list[int] | None = None
     error: Exception | None = None
 
@@ -69,7 +61,7 @@ class GroupWriter:
         """Like `SqliteStorage.store_delivery`: the new event ids, after their COMMIT."""
         job = _Job(account, provider, events, received_at_ms)
         self.jobs.put(job)
-        if not job.done.acquire(timeout=ANSWER_WITHIN_S):
+        if not job.done.wait(ANSWER_WITHIN_S):
             raise StorageUnavailable(f"the writer did not commit within {ANSWER_WITHIN_S:.0f} s")
         if job.error is not None:
             raise job.error
@@ -94,7 +86,7 @@ class GroupWriter:
                         job.result = None
             finally:
                 for job in group:
-                    job.done.release()
+                    job.done.set()
 
     def _commit(self, store: SqliteStorage, group: list[_Job]) -> None:
         try:
