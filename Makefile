@@ -70,7 +70,7 @@ wrk:
 	$(call os_package,command -v wrk,wrk,make wrk: install wrk (apt-get install wrk) for bench/ingest.py)
 
 bench: $(STAMP) wrk
-	$(BIN)/python bench/ingest.py
+	$(BIN)/python bench/ingest.py --ceiling
 	$(BIN)/python bench/ingest_profile.py
 	$(BIN)/python bench/fold.py
 	$(BIN)/python bench/forecast.py

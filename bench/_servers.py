@@ -38,7 +38,8 @@ def wait_healthy(url: str, proc: subprocess.Popen[bytes]) -> None:
 def start(
     kind: str, config: Path, workdir: Path, workers: int, extra: tuple[str, ...] = ()
 ) -> tuple[subprocess.Popen[bytes], str]:
-    """Start ``kind`` ("meterwise" or "bare") on a free port; return the process and URL."""
+    """Start ``kind`` ("meterwise", "bare" or "no-storage") on a free port; return the
+    process and URL."""
     port = free_port()
     if kind == "meterwise":
         cmd = [
@@ -52,6 +53,9 @@ def start(
             str(workers),
             *extra,
         ]
+    elif kind == "no-storage":  # Meterwise with its write removed (bench/nostore_app.py)
+        cmd = [sys.executable, str(ROOT / "bench" / "nostore_app.py"), str(config), str(port)]
+        cmd.append(str(workers))
     else:
         cmd = [sys.executable, str(ROOT / "bench" / "bare_app.py"), str(port), str(workers)]
     proc = subprocess.Popen(

@@ -14,6 +14,7 @@ each, the ratio (target >= 0.7, stretch 0.8) and p50/p99 latency, per setup:
                            [--setups sqlite,postgresql,postgresql-2hosts]
                            [--prefill 5000000]   # start sqlite from a database holding that many
                            [--no-scheduler]      # the endpoint alone, nothing folded beside it
+                           [--ceiling]           # and the endpoint with its write removed
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ local reqs = {}
 local counter = 0
 local started = 0
 function setup(thread)
-  -- each wrk thread gets its own id, so its keys start where no other thread's do
+  -- each wrk thread gets its own id; the threads take turns on one run of keys
   thread:set("tid", started)
   started = started + 1
 end
@@ -53,10 +54,11 @@ function init(args)
     reqs[#reqs + 1] = wrk.format("POST", "/webhooks/jaas/bench",
       {["Content-Type"] = "application/json", ["X-Jaas-Signature"] = sig}, body)
   end
-  counter = (tonumber(args[2]) or 0) + (tid or 0) * math.floor(#reqs / 2)
+  step = tonumber(args[3]) or 1
+  counter = (tonumber(args[2]) or 0) + (tid or 0) - step
 end
 function request()
-  counter = counter + 1
+  counter = counter + step
   return reqs[(counter % #reqs) + 1]
 end
 done = function(summary, latency, requests)
@@ -86,15 +88,17 @@ def make_requests(path: Path, count: int) -> None:
 
 
 def run_wrk(urls: list[str], reqfile: Path, seconds: int, connections: int, offset: int) -> dict:
-    """One wrk per host, all at once; host h starts its keys a quarter of the file further."""
+    """One wrk per host, all at once; host h of n starts its keys h/n of the file further.
+    A run of ``requests`` keys takes keys ``offset`` to ``offset + requests`` of its host's
+    block (the wrk threads take turns), so the next run starts where this one ended."""
     script = reqfile.with_suffix(".lua")
     script.write_text(LUA)
-    span = sum(1 for _ in reqfile.open()) // (4 * len(urls))
+    span = sum(1 for _ in reqfile.open()) // len(urls)
     procs = [
         subprocess.Popen(
             [
                 "wrk",
-                "-t2",
+                f"-t{WRK_THREADS}",
                 f"-c{max(2, connections // len(urls))}",
                 f"-d{seconds}s",
                 "--latency",
@@ -104,6 +108,7 @@ def run_wrk(urls: list[str], reqfile: Path, seconds: int, connections: int, offs
                 "--",
                 str(reqfile),
                 str(offset + h * span),
+                str(WRK_THREADS),
             ],
             stdout=subprocess.PIPE,
             text=True,
@@ -121,6 +126,8 @@ def run_wrk(urls: list[str], reqfile: Path, seconds: int, connections: int, offs
     }
 
 
+WRK_THREADS = 2
+MAX_RPS = 6000  # the most requests a second one side is expected to answer here
 PER_CONNECTION = 2000  # keys per Python connection and run (it stops rather than repeat one)
 
 
@@ -172,10 +179,11 @@ def bench_setup(name: str, storage: str, hosts: int, args, driver, work: Path, r
     config = work / f"{name}.toml"
     write_config(config, storage, args.synchronous)
     prefilled = args.prefill if name == "sqlite" else 0
-    results: dict[str, list[dict]] = {"bare": [], "meterwise": []}
+    kinds = ("bare", "meterwise", "no-storage") if args.ceiling else ("bare", "meterwise")
+    results: dict[str, list[dict]] = {kind: [] for kind in kinds}
     offset = 0
     for round_no in range(args.rounds):
-        for kind in ("bare", "meterwise"):
+        for kind in kinds:
             extra = ("--no-scheduler",) if args.no_scheduler else ()
             started = [start(kind, config, work, args.workers, extra) for _ in range(hosts)]
             try:
@@ -188,7 +196,7 @@ def bench_setup(name: str, storage: str, hosts: int, args, driver, work: Path, r
             r["rps"] = r["requests"] / r["seconds"]
             results[kind].append(r)
             print(
-                f"  {name} round {round_no + 1} {kind:9s} {r['rps']:8.0f} req/s"
+                f"  {name} round {round_no + 1} {kind:10s} {r['rps']:8.0f} req/s"
                 f"  p50 {r['p50_ms']:.2f} ms  p99 {r['p99_ms']:.2f} ms"
                 f"  errors {r['errors']} non-2xx {r['non2xx']}"
             )
@@ -204,11 +212,16 @@ def bench_setup(name: str, storage: str, hosts: int, args, driver, work: Path, r
     )
     summary = {k: statistics.median(r["rps"] for r in v) for k, v in results.items()}
     ratio = summary["meterwise"] / summary["bare"]
-    for kind in ("bare", "meterwise"):
+    if args.ceiling:
+        print(
+            f"  {name} without its storage step: {summary['no-storage'] / summary['bare']:.2f}"
+            " of bare Flask (the ceiling of this endpoint on this machine)"
+        )
+    for kind in kinds:
         p50 = statistics.median(r["p50_ms"] for r in results[kind])
         p99 = statistics.median(r["p99_ms"] for r in results[kind])
         print(
-            f"  {name} {kind:9s} median {summary[kind]:8.0f} req/s"
+            f"  {name} {kind:10s} median {summary[kind]:8.0f} req/s"
             f"  p50 {p50:.2f} ms  p99 {p99:.2f} ms"
         )
     return ratio
@@ -228,6 +241,11 @@ def main() -> None:
         help="the endpoint alone: no scheduler folding beside it on the same cores",
     )
     parser.add_argument(
+        "--ceiling",
+        action="store_true",
+        help="also run Meterwise with its storage step removed (bench/nostore_app.py)",
+    )
+    parser.add_argument(
         "--setups",
         default="sqlite",
         help="comma-separated: " + ", ".join(SETUPS) + " (PostgreSQL: a server started here)",
@@ -245,7 +263,10 @@ def main() -> None:
         prefill(work / "bench.db", args.prefill)
         print(f"prefilled {args.prefill:,} deliveries in {time.perf_counter() - began:.0f} s")
     reqfile = work / "requests.tsv"
-    make_requests(reqfile, 2 * args.rounds * args.connections * PER_CONNECTION + 200_000)
+    sides = 3 if args.ceiling else 2
+    hosts = max(SETUPS[name][1] for name in setups)
+    keys = sides * args.rounds * max(args.connections * PER_CONNECTION, args.seconds * MAX_RPS)
+    make_requests(reqfile, hosts * keys + 50_000)  # each host its own block of keys
     print(
         f"ingest bench: {tool}, {args.workers} gthread workers x 8 threads per host, "
         f"{args.connections} connections, "
