@@ -72,13 +72,15 @@ def outcomes(runs: list[Run]) -> dict[str, object]:
     )
     under = [r for r in runs if r.final < 0.9 * r.allowance]
     late = [r for r in runs if r.at(10).used <= r.allowance < r.final]
-    for key, said in (("", "warns"), ("_any", "projects")):  # at the rule's confidence / any
+    # At the rule's confidence; at any confidence; at any confidence from day 3 (days 1-2
+    # are the run rate's, `forecast._too_early`).
+    for key, said, first in (("", "warns", 1), ("_any", "projects", 1), ("_any3", "projects", 3)):
         out["false" + key] = (
-            sum(any(getattr(p, said) for p in r.passes if p.day <= 10) for r in under),
+            sum(any(getattr(p, said) for p in r.passes if first <= p.day <= 10) for r in under),
             len(under),
         )
         out["missed" + key] = (
-            sum(not any(getattr(p, said) for p in r.passes if p.day <= 10) for r in late),
+            sum(not any(getattr(p, said) for p in r.passes if first <= p.day <= 10) for r in late),
             len(late),
         )
 
@@ -186,7 +188,8 @@ def main() -> None:
             print(
                 f"{'':20s} missed by how far it ends over: {by_margin}; a crossing projected"
                 f" at any confidence: false alarms {_rate(o['false_any'])},"
-                f" missed {_rate(o['missed_any'])}"
+                f" missed {_rate(o['missed_any'])}; from day 3: false alarms"
+                f" {_rate(o['false_any3'])}, missed {_rate(o['missed_any3'])}"
             )
     sums(names, args.seeds, halves)
 
