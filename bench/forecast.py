@@ -5,7 +5,8 @@ parsed by the adapter, stored in a real SQLite file, folded) and reported after 
 the evaluated cycle: (a) the account's first cycle, (b) a cycle after one to three cycles
 of history. Several seeds per model; the allowance is the final count times a margin that
 varies with the seed (some runs cross, some end well under). Prints, per model and for the
-tuned and the held-out half (the fixed split of `traffic.split()`):
+tuned half, the spent half (the first set's former held-out half) and the held-out half
+(the second set), by the fixed split of `traffic.split()`:
 
 - median absolute % error at days 3, 5, 10, 15, 20 (ours / the linear run-rate);
 - p90 error and band coverage (share of runs whose final count fell inside the 80% band);
@@ -13,7 +14,7 @@ tuned and the held-out half (the fixed split of `traffic.split()`):
   allowance), missed warnings (the cycle crosses after day 10, no warning by day 10) and
   the first warning's lead time.
 
-    python bench/forecast.py [--seeds 4] [--half both|tune|held-out] [--jobs 2]
+    python bench/forecast.py [--seeds 4] [--half both|tune|spent|held-out] [--jobs 2]
                              [--models "stable team,classes"]
 """
 
@@ -33,7 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench._forecast_runs import Run, run  # noqa: E402
 from meterwise.reconciler.forecast import forecast_sum, linear_forecast  # noqa: E402
 from meterwise.reconciler.models import BillingCycle  # noqa: E402
-from meterwise.reconciler.traffic import SUITE, split  # noqa: E402
+from meterwise.reconciler.traffic import EVERY, split  # noqa: E402
 
 DAYS = (3, 5, 10, 15, 20)
 MARGINS = (0.8, 0.92, 1.15, 1.4)  # allowance = final x margin, by seed
@@ -51,7 +52,7 @@ def _p90(xs: list[float]) -> float:
 
 def _job(args: tuple[str, int, int, float]) -> Run:
     name, seed, history, margin = args
-    model = next(m for m in SUITE if m.name == name)
+    model = next(m for m in EVERY if m.name == name)
     return run(model, seed, history, margin)
 
 
@@ -118,15 +119,15 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument(
         "--half",
-        choices=("both", "tune", "held-out"),
+        choices=("both", "tune", "spent", "held-out"),
         default="both",
-        help="tune on --half tune only; the held-out half is for the final figures",
+        help="tune on --half tune and spent only; the held-out half is for the final figures",
     )
     args = parser.parse_args()
     halves = split()
     names = [
         m.name
-        for m in SUITE
+        for m in EVERY
         if (not args.models or m.name in args.models.split(","))
         and args.half in ("both", halves[m.name])
     ]
@@ -160,7 +161,7 @@ def main() -> None:
                 f"  {methods[0]}{' +' if len(methods) > 1 else ''}"
             )
     print("\n== summary (held-out is what counts; never tuned on) ==")
-    for half in ("tune", "held-out"):
+    for half in ("tune", "spent", "held-out"):
         for label, hist in (("first cycle", False), ("history", True)):
             group = [r for r in runs if halves[r.model] == half and (r.history > 0) == hist]
             if not group:
@@ -199,9 +200,9 @@ def sums(names: list[str], seeds: int, halves: dict[str, str]) -> None:
     forecast by `forecast_sum` at the same days (a pure function: the storage path of
     minutes is the acceptance tests'), against the linear run-rate."""
     print("\n== summed metric (minutes), first cycle: median error ours / linear, band@10 ==")
-    rows: dict[str, list[tuple[float, ...]]] = {"tune": [], "held-out": []}
+    rows: dict[str, list[tuple[float, ...]]] = {"tune": [], "spent": [], "held-out": []}
     for name in names:
-        model = next(m for m in SUITE if m.name == name)
+        model = next(m for m in EVERY if m.name == name)
         per_model = []
         for seed in range(seeds):
             rng = random.Random(seed)

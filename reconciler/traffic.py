@@ -4,10 +4,12 @@ is only evaluated on.
 
 Used by `bench/forecast.py` (the evaluation), the tests and `meterwise simulate`.
 
-The split rule was fixed before any tuning: sort the names; the 1st, 3rd, 5th, ... are
-"tune", the 2nd, 4th, ... are "held-out". A new model's name shifts the alternation after
-it, which would move models that were tuned on into the held-out half: add models only
-together with a fresh evaluation of both halves, and say so in the README.
+The first set (`SUITE`) was split by a rule fixed before any tuning: sort the names; the
+1st, 3rd, 5th, ... are "tune", the 2nd, 4th, ... were "held-out". That half has been
+evaluated and its failures studied, so it is now "spent" (open to tuning). The second set
+(`SECOND`, `traffic_second.py`) is the held-out half: written and committed before any
+tuning against it. A held-out model is never moved into the tuned half; when the second set
+is spent in turn, a third set comes first, and the README says so.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from meterwise.reconciler import traffic_models as tm
+from meterwise.reconciler import traffic_second as ts
 from meterwise.reconciler.traffic_models import Day
 
 Model = Callable[[datetime, int, random.Random], list[Day]]
@@ -49,12 +52,35 @@ SUITE: tuple[TrafficModel, ...] = (
     TrafficModel("chat community", tm.chat_community, "cometchat", "CometChat"),
 )
 
-MODELS: dict[str, Model] = {m.name: m.generate for m in SUITE}
+# The second set (`traffic_second.py`), fixed before any tuning against it: all held out.
+SECOND: tuple[TrafficModel, ...] = (
+    TrafficModel("university term", ts.university_term, "jaas", "closed, skewed attendance"),
+    TrafficModel("clinic follow-ups", ts.clinic_follow_ups, "jaas", "open, delayed returns"),
+    TrafficModel("launch curve", ts.launch_curve, "jaas", "growth then saturation"),
+    TrafficModel("weekend community", ts.weekend_community, "jaas", "weekly seasonality"),
+    TrafficModel("month-end close", ts.month_end_close, "jaas", "recurring cycle-end crowd"),
+    TrafficModel("expiring trials", ts.expiring_trials, "jaas", "decline and churn"),
+    TrafficModel("sprint reviews", ts.sprint_reviews, "jaas", "recurring meetings"),
+    TrafficModel("outage and recovery", ts.outage_and_recovery, "jaas", "holidays and gaps"),
+    TrafficModel("campaign sign-ups", ts.campaign_signups, "events", "calendar month, spike"),
+    TrafficModel("support chat", ts.support_chat, "cometchat", "CometChat, open stream"),
+    TrafficModel("fading cohort", ts.fading_cohort, "jaas", "closed, fading"),
+)
+
+EVERY: tuple[TrafficModel, ...] = SUITE + SECOND
+MODELS: dict[str, Model] = {m.name: m.generate for m in EVERY}
 
 
 def split() -> dict[str, str]:
-    """Model name -> "tune" or "held-out", by the fixed rule in the module docstring."""
-    return {name: "tune" if i % 2 == 0 else "held-out" for i, name in enumerate(sorted(MODELS))}
+    """Model name -> "tune", "spent" or "held-out".
+
+    The first set alternates by the rule in the module docstring: "tune", and "spent" (its
+    held-out half until 2026-12-02: evaluated for four sessions, its failures known, so it
+    no longer tests anything and may be tuned on). The second set is all "held-out"."""
+    first = {m.name for m in SUITE}
+    ranked = sorted(first)
+    halves = {name: "tune" if i % 2 == 0 else "spent" for i, name in enumerate(ranked)}
+    return halves | {m.name: "held-out" for m in SECOND if m.name not in first}
 
 
 def daily_series(days: list[Day]) -> tuple[list[int], list[int], int]:

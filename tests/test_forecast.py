@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from meterwise.reconciler.forecast import forecast_distinct, forecast_sum, linear_forecast
 from meterwise.reconciler.models import BillingCycle
-from meterwise.reconciler.traffic import MODELS, daily_series, split
+from meterwise.reconciler.traffic import MODELS, SECOND, SUITE, daily_series, split
 
 START = datetime(2026, 6, 1, tzinfo=UTC)
 CYCLE = BillingCycle(START, START + timedelta(days=30))
@@ -67,12 +67,13 @@ def test_the_tuned_models_beat_the_linear_run_rate_at_day_ten():
         assert sum(ours) < sum(linear), (name, ours, linear)  # the mean error of 5 seeds
 
 
-def test_the_split_is_fixed_and_holds_half_the_suite_out():
+def test_the_split_is_fixed_and_holds_the_second_set_out():
     halves = split()
-    assert len(halves) >= 14 and set(halves.values()) == {"tune", "held-out"}
-    assert sorted(halves) == sorted(MODELS)
-    ranked = sorted(halves)
-    assert all(halves[n] == ("tune" if i % 2 == 0 else "held-out") for i, n in enumerate(ranked))
+    assert sorted(halves) == sorted(MODELS) and len(SUITE) >= 14 and len(SECOND) >= 10
+    ranked = sorted(m.name for m in SUITE)
+    assert all(halves[n] == ("tune" if i % 2 == 0 else "spent") for i, n in enumerate(ranked))
+    assert all(halves[m.name] == "held-out" for m in SECOND)
+    assert not {m.name for m in SUITE} & {m.name for m in SECOND}
 
 
 def test_a_closed_team_is_not_projected_to_grow_and_says_so():
