@@ -39,17 +39,29 @@ class Alert:
 WEEK = timedelta(days=7)
 
 
+# The band is an 80% interval (10th to 90th percentile); in a normal's units its half is
+# 1.2816 sd. An allowance this many sd under the forecast is crossed with 80% probability.
+Z80, Z_LIKELY = 1.2815515655446004, 0.8416212335729143
+
+
 def crossing_confidence(m: MetricReport, cycle: BillingCycle, as_of: datetime) -> str:
     """How sure the projected crossing is: the forecast's own confidence (how narrow its
-    band is), or "high" when even the band's low end (its 10th percentile) is over the
-    allowance once a whole week has been seen: a wide band that lies wholly above the line
-    is still a sure crossing (before a week, the weekday shape itself is a guess)."""
+    band is), or, once a whole week has been seen (before, the weekday shape itself is a
+    guess), how likely the band makes the crossing: "high" when even its low end (the
+    10th percentile) is over the allowance, "medium" when the allowance is at least 0.84 sd
+    under the forecast (an 80% chance). A wide band that lies mostly above the line is
+    still a likely crossing."""
     f = m.forecast
     if f is None:
         return "low"
-    if m.allowance is not None and f.low > m.allowance and as_of - cycle.start >= WEEK:
+    own = f.confidence
+    if m.allowance is None or as_of - cycle.start < WEEK:
+        return own
+    if f.low > m.allowance:
         return "high"
-    return f.confidence
+    sd = float(f.value - f.low) / Z80
+    likely = sd > 0 and float(f.value) - m.allowance >= Z_LIKELY * sd
+    return "medium" if likely and own == "low" else own
 
 
 def forecast_warns(

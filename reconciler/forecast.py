@@ -17,7 +17,7 @@ from datetime import datetime, timedelta, tzinfo
 from decimal import Decimal
 from functools import lru_cache
 
-from meterwise.reconciler.forecast_fit import fit_rate
+from meterwise.reconciler.forecast_fit import fit_rate, spikes
 from meterwise.reconciler.forecast_history import combine, from_history, scaled
 from meterwise.reconciler.models import BillingCycle, Forecast
 
@@ -32,18 +32,38 @@ def linear_forecast(used: float, cycle: BillingCycle, as_of: datetime) -> float:
     return used / elapsed if elapsed > 0 else used
 
 
-def _weekday_factors(days: Sequence[float], weekdays: Sequence[int]) -> list[float]:
-    """Activity of each weekday relative to the mean (1 for a weekday not seen yet).
+def _detrended(days: Sequence[float]) -> list[float]:
+    """Each day's activity over the series' straight-line trend (least squares), so that a
+    weekday seen late in a growing series does not pass for a busy weekday. Under a week
+    the trend cannot be told from the weekday shape: the series' mean stands for it."""
+    n = len(days)
+    mean = sum(days) / n if n else 0.0
+    if n < 7 or mean <= 0:
+        return [d / mean if mean > 0 else 1.0 for d in days]
+    t_mean = (n - 1) / 2
+    slope = sum((i - t_mean) * (d - mean) for i, d in enumerate(days)) / sum(
+        (i - t_mean) ** 2 for i in range(n)
+    )
+    return [d / max(mean + slope * (i - t_mean), 0.1 * mean) for i, d in enumerate(days)]
+
+
+def _weekday_factors(
+    series: Sequence[tuple[Sequence[float], Sequence[int]]],
+) -> list[float]:
+    """Activity of each weekday relative to its series' trend (1 for a weekday not seen
+    yet), from one or more series of (daily activity, weekdays): earlier cycles and this one.
 
     One busy day is not a weekly pattern: a weekday seen once counts at most 1.3 times the
-    mean, seen twice at the lower of its two days, seen more at its median. A quiet weekday
+    trend, seen twice at the lower of its two days, seen more at its median. A quiet weekday
     counts as quiet at once (under-projecting a quiet day costs little)."""
-    mean = sum(days) / len(days) if days else 0.0
-    if mean <= 0:
+    ratios: list[tuple[float, int]] = []
+    for days, weekdays in series:
+        ratios += zip(_detrended(days), weekdays, strict=True)
+    if not ratios:
         return [1.0] * 7
     factors = []
     for wd in range(7):
-        seen = sorted(d / mean for d, w in zip(days, weekdays, strict=True) if w == wd)
+        seen = sorted(r for r, w in ratios if w == wd)
         if not seen:
             factors.append(1.0)
         elif len(seen) == 1:
@@ -85,6 +105,8 @@ def _crossing(
     """When the projected path passes the allowance (None: it does not)."""
     if allowance is None or used + sum(daily_future) <= allowance:
         return None
+    if used > allowance:  # already over, the instant unknown: crossed by now
+        return as_of
     cumulative, cursor = used, as_of
     for (fraction, _), amount in zip(future_days, daily_future, strict=True):
         if amount > 0 and cumulative + amount > allowance:
@@ -92,6 +114,22 @@ def _crossing(
         cumulative += amount
         cursor += fraction * DAY
     return None
+
+
+def _recurring_spikes(
+    new: Sequence[float],
+    weekdays: Sequence[int],
+    factors: Sequence[float],
+    history_new: Sequence[tuple[int, Sequence[int]]],
+) -> set[int]:
+    """Weekdays that have spiked on two days or more, in this cycle or earlier ones: a
+    weekly webinar brings its crowd again, unlike a one-off event."""
+    seen: list[int] = []
+    for first, series in [*history_new, (weekdays[0] if weekdays else 0, new)]:
+        days = [(first + i) % 7 for i in range(len(series))]
+        flags = spikes([float(x) for x in series], [factors[d] for d in days])
+        seen += [d for d, flag in zip(days, flags, strict=True) if flag]
+    return {d for d in set(seen) if seen.count(d) >= 2}
 
 
 def _too_early(
@@ -130,14 +168,16 @@ def forecast_distinct(
     weekdays = [(cycle.start + i * DAY).astimezone(tz).weekday() for i in range(full)]
     act = [float(a) for a in activity_per_day[:full]]
     factors = _weekday_factors(
-        [*(h[0] for h in history_activity), *act], [*(h[1] for h in history_activity), *weekdays]
+        [([h[0] for h in history_activity], [h[1] for h in history_activity]), (act, weekdays)]
     )
     if full < 2:
         value, low, high, daily_future, method = _too_early(used, elapsed, future_days)
     else:
         slices = [(elapsed + i, f, factors[wd]) for i, (f, wd) in enumerate(future_days)]
         new = [float(n) for n in new_per_day[:full]]
-        fit = fit_rate(new, [factors[w] for w in weekdays], slices)
+        weights = [factors[w] for w in weekdays]
+        again = _recurring_spikes(new, weekdays, factors, history_new)
+        fit = fit_rate(new, weights, slices, recurring=[w in again for w in weekdays])
         value, low, high = used + fit.future, used + fit.low, used + fit.high
         method = f"new-entity rate fit ({fit.kind})"
         start_weekday = cycle.start.astimezone(tz).weekday()
@@ -176,7 +216,7 @@ def forecast_sum(
     if full < 2 or sum(values) <= 0:
         value, low, high, daily_future, method = _too_early(float(used), elapsed, future_days)
     else:
-        factors = _weekday_factors(values, weekdays) if full >= 7 else [1.0] * 7
+        factors = _weekday_factors([(values, weekdays)]) if full >= 7 else [1.0] * 7
         slices = [(elapsed + i, f, factors[wd]) for i, (f, wd) in enumerate(future_days)]
         fit = fit_rate(values, [factors[w] for w in weekdays], slices, discovery=False)
         daily_future = list(fit.per_slice)

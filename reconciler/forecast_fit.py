@@ -21,7 +21,7 @@ import numpy as np
 
 Z80 = 1.2815515655446004  # a normal's 90th percentile: the band holds 80%
 DRAWS = 400
-G_SD = 0.04  # prior on the stream's daily growth: a few % a day needs evidence
+G_SD = 0.06  # prior on the stream's daily growth: a few % a day needs evidence
 G_SD_SUM = 0.01  # minutes: a level, unless the days insist (the linear beat 0.04 on sums)
 K_MEAN, K_SD = math.log(0.7), 1.5  # prior on the discovery decay (log of per-day rate)
 BAND_SCALE = 1.0  # the posterior's 10-90% spread as it is (0.6 covered 47% on the tuned half)
@@ -86,14 +86,28 @@ def _loglik(y: np.ndarray, mu: np.ndarray) -> np.ndarray:
     return np.asarray((y * np.log(mu) - mu).sum(-1))
 
 
+def spikes(y: list[float], w: list[float]) -> list[bool]:
+    """The days (after the first) above ``SPIKE`` times the usual weekday-weighted rate."""
+    if len(y) <= 3:
+        return [False] * len(y)
+    yv, wv = np.asarray(y, dtype=float), np.maximum(np.asarray(w, dtype=float), 0.02)
+    usual = float(np.median(yv[1:] / wv[1:]))
+    over = yv > wv * (SPIKE * usual + 5.0)
+    over[0] = False
+    return [bool(x) for x in over]
+
+
 def fit_rate(
     y: list[float],
     w: list[float],
     future: list[tuple[float, float, float]],
     discovery: bool = True,
+    recurring: list[bool] | None = None,
 ) -> Fit:
     """Fit the rate to the days so far (``y`` per day, ``w`` their weekday weights) and
     project it over ``future`` slices (day index, fraction of the day, weekday weight).
+    A one-off spike is capped; a day marked ``recurring`` (its weekday has spiked before:
+    a weekly webinar) is kept as it is.
 
     Every (g, k) of a grid is fitted at once (its c and A by weighted least squares); the
     grid points are weighed by their likelihood (scaled by the measured over-dispersion)
@@ -102,7 +116,10 @@ def fit_rate(
     yv, wv = np.asarray(y, dtype=float), np.maximum(np.asarray(w, dtype=float), 0.02)
     if len(yv) > 3:  # a one-off spike (a webinar, an import) is not a rate: cap it
         usual = float(np.median(yv[1:] / wv[1:]))
-        yv[1:] = np.minimum(yv[1:], wv[1:] * (SPIKE * usual + 5.0))
+        capped = np.minimum(yv, wv * (SPIKE * usual + 5.0))
+        keep = np.asarray(recurring if recurring is not None else [False] * len(y), dtype=bool)
+        keep[0] = True
+        yv = np.where(keep, yv, capped)
     g, k = _GK if discovery else _G1
     x1 = wv * np.exp(g[..., None] * t)
     x2 = wv * np.exp(-k[..., None] * t) if discovery else None

@@ -156,10 +156,13 @@ def test_a_crossing_is_sure_when_the_whole_band_is_over_the_allowance_after_a_we
         f = Forecast("mau", Decimal(120), Decimal(low), Decimal(200), at(20), confidence, "fit")
         return MetricReport(MetricUsage("mau", Decimal(50)), 100, Decimal(0), Decimal(0), f)
 
-    wide_above, wide_across = metric(101, "low"), metric(90, "low")
+    wide_above, wide_across = metric(101, "low"), metric(80, "low")
     assert crossing_confidence(wide_above, CYCLE, at(8)) == "high"
     assert crossing_confidence(wide_above, CYCLE, at(6)) == "low"  # a week not yet seen
-    assert crossing_confidence(wide_across, CYCLE, at(8)) == "low"
+    assert crossing_confidence(wide_across, CYCLE, at(8)) == "low"  # P(over 100) = 73%
+    # Mostly above: the allowance is 0.86 sd under the forecast, an 80% chance of crossing.
+    assert crossing_confidence(metric(93, "low"), CYCLE, at(8)) == "medium"
+    assert crossing_confidence(metric(93, "low"), CYCLE, at(6)) == "low"
     assert forecast_warns(wide_above, CYCLE, at(8), "medium")
     assert not forecast_warns(wide_across, CYCLE, at(8), "medium")
     assert forecast_warns(metric(90, "medium"), CYCLE, at(8), "medium")
