@@ -32,13 +32,13 @@ def linear_forecast(used: float, cycle: BillingCycle, as_of: datetime) -> float:
     return used / elapsed if elapsed > 0 else used
 
 
-def _detrended(days: Sequence[float]) -> list[float]:
+def _detrended(days: Sequence[float], detrend: bool = True) -> list[float]:
     """Each day's activity over the series' straight-line trend (least squares), so that a
     weekday seen late in a growing series does not pass for a busy weekday. Under a week
     the trend cannot be told from the weekday shape: the series' mean stands for it."""
     n = len(days)
     mean = sum(days) / n if n else 0.0
-    if n < 7 or mean <= 0:
+    if n < 7 or mean <= 0 or not detrend:
         return [d / mean if mean > 0 else 1.0 for d in days]
     t_mean = (n - 1) / 2
     slope = sum((i - t_mean) * (d - mean) for i, d in enumerate(days)) / sum(
@@ -48,17 +48,19 @@ def _detrended(days: Sequence[float]) -> list[float]:
 
 
 def _weekday_factors(
-    series: Sequence[tuple[Sequence[float], Sequence[int]]],
+    series: Sequence[tuple[Sequence[float], Sequence[int]]], detrend: bool = True
 ) -> list[float]:
     """Activity of each weekday relative to its series' trend (1 for a weekday not seen
     yet), from one or more series of (daily activity, weekdays): earlier cycles and this one.
+    A summed quantity's own days are its rate: its weekday shape is taken against the mean
+    (``detrend=False``; its fit has a tight growth prior, and the shape carries the trend).
 
     One busy day is not a weekly pattern: a weekday seen once counts at most 1.3 times the
     trend, seen twice at the lower of its two days, seen more at its median. A quiet weekday
     counts as quiet at once (under-projecting a quiet day costs little)."""
     ratios: list[tuple[float, int]] = []
     for days, weekdays in series:
-        ratios += zip(_detrended(days), weekdays, strict=True)
+        ratios += zip(_detrended(days, detrend), weekdays, strict=True)
     if not ratios:
         return [1.0] * 7
     factors = []
@@ -216,7 +218,7 @@ def forecast_sum(
     if full < 2 or sum(values) <= 0:
         value, low, high, daily_future, method = _too_early(float(used), elapsed, future_days)
     else:
-        factors = _weekday_factors([(values, weekdays)]) if full >= 7 else [1.0] * 7
+        factors = _weekday_factors([(values, weekdays)], False) if full >= 7 else [1.0] * 7
         slices = [(elapsed + i, f, factors[wd]) for i, (f, wd) in enumerate(future_days)]
         fit = fit_rate(values, [factors[w] for w in weekdays], slices, discovery=False)
         daily_future = list(fit.per_slice)
