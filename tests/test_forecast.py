@@ -42,6 +42,15 @@ def test_already_crossed_reports_the_actual_instant():
     assert f.crossing == crossed
 
 
+def test_already_over_without_the_instant_says_crossed_by_now():
+    # 400 used against 300 and no stored instant of the crossing: the projected path starts
+    # over the line (this overflowed the date arithmetic before).
+    f = forecast_distinct(
+        "mau", 400, [300, 100, 0, 0], [300, 200, 100, 100], CYCLE, at(4), UTC, 300
+    )
+    assert f.crossing == at(4)
+
+
 def test_confidence_is_low_in_the_first_days():
     f = forecast_distinct("mau", 30, [30], [30], CYCLE, at(1), UTC, 300)
     assert f.confidence == "low"
