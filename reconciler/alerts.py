@@ -14,10 +14,12 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
+from statistics import NormalDist
 
 from meterwise.config.plans import Catalog
 from meterwise.config.settings import AlertRules
 from meterwise.reconciler.display import day
+from meterwise.reconciler.forecast_fit import Z80
 from meterwise.reconciler.models import BillingCycle, MetricReport, Report
 from meterwise.reconciler.projection import overage_amount, projected_invoice
 
@@ -39,9 +41,9 @@ class Alert:
 WEEK = timedelta(days=7)
 
 
-# The band is an 80% interval (10th to 90th percentile); in a normal's units its half is
-# 1.2816 sd. An allowance this many sd under the forecast is crossed with 80% probability.
-Z80, Z_LIKELY = 1.2815515655446004, 0.8416212335729143
+# The band is an 80% interval (10th to 90th percentile): in a normal's units its half is
+# Z80 sd. An allowance Z_LIKELY sd under the forecast is crossed with 80% probability.
+Z_LIKELY = NormalDist().inv_cdf(0.8)
 
 
 def crossing_confidence(m: MetricReport, cycle: BillingCycle, as_of: datetime) -> str:

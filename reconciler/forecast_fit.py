@@ -86,15 +86,21 @@ def _loglik(y: np.ndarray, mu: np.ndarray) -> np.ndarray:
     return np.asarray((y * np.log(mu) - mu).sum(-1))
 
 
+def _spike_limit(yv: np.ndarray, wv: np.ndarray) -> np.ndarray:
+    """Per day, the most that is still a rate: ``SPIKE`` times the usual weekday-weighted
+    rate, plus 5 (the first day, all of a population at once, is never a spike)."""
+    usual = float(np.median(yv[1:] / wv[1:]))
+    limit = wv * (SPIKE * usual + 5.0)
+    limit[0] = np.inf
+    return np.asarray(limit)
+
+
 def spikes(y: list[float], w: list[float]) -> list[bool]:
-    """The days (after the first) above ``SPIKE`` times the usual weekday-weighted rate."""
+    """The days above `_spike_limit` (none in a series of three days or fewer)."""
     if len(y) <= 3:
         return [False] * len(y)
     yv, wv = np.asarray(y, dtype=float), np.maximum(np.asarray(w, dtype=float), 0.02)
-    usual = float(np.median(yv[1:] / wv[1:]))
-    over = yv > wv * (SPIKE * usual + 5.0)
-    over[0] = False
-    return [bool(x) for x in over]
+    return [bool(x) for x in yv > _spike_limit(yv, wv)]
 
 
 def fit_rate(
@@ -115,11 +121,8 @@ def fit_rate(
     t = np.arange(len(y), dtype=float)
     yv, wv = np.asarray(y, dtype=float), np.maximum(np.asarray(w, dtype=float), 0.02)
     if len(yv) > 3:  # a one-off spike (a webinar, an import) is not a rate: cap it
-        usual = float(np.median(yv[1:] / wv[1:]))
-        capped = np.minimum(yv, wv * (SPIKE * usual + 5.0))
-        keep = np.asarray(recurring if recurring is not None else [False] * len(y), dtype=bool)
-        keep[0] = True
-        yv = np.where(keep, yv, capped)
+        capped = np.minimum(yv, _spike_limit(yv, wv))
+        yv = capped if recurring is None else np.where(recurring, yv, capped)
     g, k = _GK if discovery else _G1
     x1 = wv * np.exp(g[..., None] * t)
     x2 = wv * np.exp(-k[..., None] * t) if discovery else None
