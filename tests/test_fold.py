@@ -109,6 +109,28 @@ def test_folds_at_random_points_equal_a_rebuild(store_at, events, data):
     assert aggregates(config, name) == folded
 
 
+def test_a_user_without_an_email_is_a_guest_in_one_group_on_every_read(store_at):
+    # Found by the property above: the scan read (as known at an instant) compared a missing
+    # email as NULL, not false, and listed session s1 twice as guests.
+    config = parse_settings(base_config(store_at), {"ACME_WHSEC_2": SECOND_SECRET}, "test")
+    store = open_storage(config)
+    devices = [
+        {"deviceId": "d1", "userId": "user-1", "email": "b@guest.example"},
+        {"deviceId": "d2", "userId": "user-2"},
+    ]
+    doc = envelope("USAGE", START_MS, devices, session_id="s1")
+    store.store_delivery(
+        "acme", "jaas", jaas.parse(json.dumps(doc).encode(), config.accounts["acme"], {}), 1
+    )
+    fold_pending(store, config)
+    cycle = cycle_start_of(config.accounts["acme"], "anchored")(START_MS)
+    live = store.first_seen_by_session("acme", "mau", cycle, START_MS + 1, ["corp.example"])
+    with store.known_at(2**62):
+        scanned = store.first_seen_by_session("acme", "mau", cycle, START_MS + 1, ["corp.example"])
+    store.close()
+    assert live == scanned == [("s1", False, 2)]
+
+
 def test_the_fold_is_exactly_once_per_event(store_at):
     config = parse_settings(base_config(store_at), {"ACME_WHSEC_2": SECOND_SECRET}, "test")
     store = open_storage(config)

@@ -163,8 +163,9 @@ class CycleReads(SqliteBase):
         return [
             (session, bool(i), int(n))
             for session, i, n in self._rows(
-                f"SELECT session_id, ({internal}) AS i, count(*) FROM entity_first_seen "
-                f"WHERE {_CYCLE} GROUP BY session_id, i",
+                # A user without an email compares NULL: a guest, grouped with the others.
+                f"SELECT session_id, coalesce({internal}, 0) AS i, count(*) FROM "
+                f"entity_first_seen WHERE {_CYCLE} GROUP BY session_id, i",
                 [*params, account, metric, cycle_start_ms, before_ms],
             )
         ]
