@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 Day = list[str]  # entity ids active that day (one sighting each)
 
 
-def _weekday(start: datetime, day: int) -> int:
+def weekday_of(start: datetime, day: int) -> int:
     return (start + timedelta(days=day)).weekday()
 
 
@@ -26,7 +26,7 @@ def _attend(members: list[str], share: float, rng: random.Random) -> list[str]:
 def stable_team(start: datetime, days: int, rng: random.Random) -> list[Day]:
     """A closed team of 60-140 who meet every weekday; each attends 90% of meetings."""
     team = [f"team-{i}" for i in range(rng.randint(60, 140))]
-    return [[] if _weekday(start, d) >= 5 else _attend(team, 0.9, rng) for d in range(days)]
+    return [[] if weekday_of(start, d) >= 5 else _attend(team, 0.9, rng) for d in range(days)]
 
 
 def classes(start: datetime, days: int, rng: random.Random) -> list[Day]:
@@ -37,7 +37,7 @@ def classes(start: datetime, days: int, rng: random.Random) -> list[Day]:
         students = [f"class{c}-{i}" for i in range(rng.randint(15, 30))]
         lesson_days = set(rng.sample(range(5), 2))
         for d in range(days):
-            if _weekday(start, d) in lesson_days:
+            if weekday_of(start, d) in lesson_days:
                 out[d] += _attend(students, 0.85, rng)
     return out
 
@@ -89,7 +89,7 @@ def weekly_seasonality(start: datetime, days: int, rng: random.Random) -> list[D
     staff = [f"staff-{i}" for i in range(30)]
     out = []
     for d in range(days):
-        weekend = _weekday(start, d) >= 5
+        weekend = weekday_of(start, d) >= 5
         guests = rng.randint(0, 4) if weekend else rng.randint(8, 16)
         present = _attend(staff, 0.15 if weekend else 0.9, rng)
         out.append(present + [f"cust-{d}-{i}" for i in range(guests)])
@@ -104,7 +104,7 @@ def holidays_and_gaps(start: datetime, days: int, rng: random.Random) -> list[Da
     holidays = {30 * c + rng.randint(3, 22) + k for c in range(cycles) for k in range(5)}
     out: list[Day] = []
     for d in range(days):
-        if d in holidays or _weekday(start, d) >= 5 or rng.random() < 0.05:
+        if d in holidays or weekday_of(start, d) >= 5 or rng.random() < 0.05:
             out.append([])
             continue
         out.append(_attend(team, 0.85, rng) + [f"c-{d}-{i}" for i in range(rng.randint(3, 6))])
@@ -147,8 +147,8 @@ def recurring_webinars(start: datetime, days: int, rng: random.Random) -> list[D
     past: list[str] = []
     out = []
     for d in range(days):
-        today = _attend(hosts, 0.95, rng) if _weekday(start, d) < 5 else []
-        if _weekday(start, d) == weekday:
+        today = _attend(hosts, 0.95, rng) if weekday_of(start, d) < 5 else []
+        if weekday_of(start, d) == weekday:
             size = rng.randint(60, 200)
             fresh = [f"w-{d}-{i}" for i in range(int(size * 0.7))]
             back = rng.sample(past, min(len(past), size - len(fresh)))
@@ -167,7 +167,7 @@ def step_change(start: datetime, days: int, rng: random.Random) -> list[Day]:
     out = []
     for d in range(days):
         today = _attend(base, 0.9, rng)
-        if d >= step and _weekday(start, d) < 5:
+        if d >= step and weekday_of(start, d) < 5:
             today += big if d == step else _attend(big, 0.8, rng)
         out.append(today)
     return out
@@ -183,7 +183,7 @@ def saturating_rollout(start: datetime, days: int, rng: random.Random) -> list[D
     for d in range(days):
         target = int(staff / (1 + math.exp(-(d - centre) / width)))
         fresh = [f"staff-{i}" for i in range(len(adopters), max(len(adopters), target))]
-        weekday = _weekday(start, d) < 5
+        weekday = weekday_of(start, d) < 5
         out.append((_attend(adopters, 0.75, rng) + fresh) if weekday else [])
         if weekday:
             adopters += fresh
@@ -212,7 +212,7 @@ def chat_community(start: datetime, days: int, rng: random.Random) -> list[Day]:
     chance = {m: rng.betavariate(0.6, 2.5) for m in members}
     out = []
     for d in range(days):
-        busy = 1.0 if _weekday(start, d) < 5 else 0.45
+        busy = 1.0 if weekday_of(start, d) < 5 else 0.45
         fresh = [f"join-{d}-{i}" for i in range(rng.randint(3, 8))]
         for m in fresh:
             chance[m] = rng.betavariate(0.6, 2.5)

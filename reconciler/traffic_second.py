@@ -14,7 +14,7 @@ import math
 import random
 from datetime import datetime
 
-from meterwise.reconciler.traffic_models import Day, _weekday
+from meterwise.reconciler.traffic_models import Day, weekday_of
 
 
 def university_term(start: datetime, days: int, rng: random.Random) -> list[Day]:
@@ -22,8 +22,9 @@ def university_term(start: datetime, days: int, rng: random.Random) -> list[Day]
     attendance chance is Beta(2, 1.2), so a tail of rare attenders is found slowly."""
     students = [f"stu-{i}" for i in range(rng.randint(200, 600))]
     chance = {s: rng.betavariate(2.0, 1.2) for s in students}
+    lectures = {d for d in range(days) if weekday_of(start, d) in (0, 2, 4)}
     return [
-        [s for s in students if rng.random() < chance[s]] if _weekday(start, d) in (0, 2, 4) else []
+        [s for s in students if rng.random() < chance[s]] if d in lectures else []
         for d in range(days)
     ]
 
@@ -34,14 +35,14 @@ def clinic_follow_ups(start: datetime, days: int, rng: random.Random) -> list[Da
     doctors = [f"doc-{i}" for i in range(rng.randint(8, 15))]
     out: list[Day] = [[] for _ in range(days)]
     for d in range(days):
-        if _weekday(start, d) >= 5:
+        if weekday_of(start, d) >= 5:
             continue
         out[d] += [x for x in doctors if rng.random() < 0.9]
         for i in range(rng.randint(15, 45)):
             patient = f"pat-{d}-{i}"
             out[d].append(patient)
             back = d + rng.randint(7, 14)
-            if rng.random() < 0.35 and back < days and _weekday(start, back) < 5:
+            if rng.random() < 0.35 and back < days and weekday_of(start, back) < 5:
                 out[back].append(patient)
     return out
 
@@ -68,7 +69,7 @@ def weekend_community(start: datetime, days: int, rng: random.Random) -> list[Da
     chance = {m: min(0.15, math.exp(rng.gauss(-3.6, 0.9))) for m in members}
     out = []
     for d in range(days):
-        weekend = _weekday(start, d) >= 5
+        weekend = weekday_of(start, d) >= 5
         boost = 5.0 if weekend else 1.0
         fresh = [f"nm-{d}-{i}" for i in range(rng.randint(2, 6) if weekend else 0)]
         for m in fresh:
@@ -86,7 +87,7 @@ def month_end_close(start: datetime, days: int, rng: random.Random) -> list[Day]
     out = []
     crowd: list[str] = []
     for d in range(days):
-        today = [t for t in team if rng.random() < 0.9] if _weekday(start, d) < 5 else []
+        today = [t for t in team if rng.random() < 0.9] if weekday_of(start, d) < 5 else []
         if (d - days) % 30 >= 26:
             if (d - days) % 30 == 26:
                 size = rng.randint(40, 120)
@@ -122,7 +123,7 @@ def sprint_reviews(start: datetime, days: int, rng: random.Random) -> list[Day]:
     fridays = 0
     out = []
     for d in range(days):
-        wd = _weekday(start, d)
+        wd = weekday_of(start, d)
         today = [t for t in team if rng.random() < 0.88] if wd < 5 else []
         if wd == 4:
             fridays += 1
@@ -161,7 +162,7 @@ def campaign_signups(start: datetime, days: int, rng: random.Random) -> list[Day
     size = rng.randint(150, 500)
     out = []
     for d in range(days):
-        busy = 1.0 if _weekday(start, d) < 5 else 0.6
+        busy = 1.0 if weekday_of(start, d) < 5 else 0.6
         n = rng.randint(3, 8) + (size // 3 if campaign <= d < campaign + 3 else 0)
         fresh = [f"su-{d}-{i}" for i in range(n)]
         for u in fresh:
@@ -178,7 +179,7 @@ def support_chat(start: datetime, days: int, rng: random.Random) -> list[Day]:
     seen: list[str] = []
     out = []
     for d in range(days):
-        weekend = _weekday(start, d) >= 5
+        weekend = weekday_of(start, d) >= 5
         n = rng.randint(20, 60) // (3 if weekend else 1)
         fresh = [f"cust-{d}-{i}" for i in range(int(n * 0.8))]
         back = rng.sample(seen, min(len(seen), n - len(fresh)))
