@@ -39,6 +39,7 @@ from meterwise.reconciler.traffic import EVERY, split  # noqa: E402
 DAYS = (3, 5, 10, 15, 20)
 MARGINS = (0.8, 0.92, 1.15, 1.4)  # allowance = final x margin, by seed
 BAND = 0.8
+BY_NAME = {m.name: m for m in EVERY}
 
 
 def _ape(value: float, final: int) -> float:
@@ -52,7 +53,7 @@ def _p90(xs: list[float]) -> float:
 
 def _job(args: tuple[str, int, int, float]) -> Run:
     name, seed, history, margin = args
-    model = next(m for m in EVERY if m.name == name)
+    model = BY_NAME[name]
     return run(model, seed, history, margin)
 
 
@@ -202,7 +203,7 @@ def sums(names: list[str], seeds: int, halves: dict[str, str]) -> None:
     print("\n== summed metric (minutes), first cycle: median error ours / linear, band@10 ==")
     rows: dict[str, list[tuple[float, ...]]] = {"tune": [], "spent": [], "held-out": []}
     for name in names:
-        model = next(m for m in EVERY if m.name == name)
+        model = BY_NAME[name]
         per_model = []
         for seed in range(seeds):
             rng = random.Random(seed)
