@@ -5,8 +5,8 @@ parsed by the adapter, stored in a real SQLite file, folded) and reported after 
 the evaluated cycle: (a) the account's first cycle, (b) a cycle after one to three cycles
 of history. Several seeds per model; the allowance is the final count times a margin that
 varies with the seed (some runs cross, some end well under). Prints, per model and for the
-tuned half, the spent half (the first set's former held-out half) and the held-out half
-(the second set), by the fixed split of `traffic.split()`:
+tuned half, the spent half (the first set's former held-out half and the second set) and
+the held-out half (the third set), by the fixed split of `traffic.split()`:
 
 - median absolute % error at days 3, 5, 10, 15, 20 (ours / the linear run-rate);
 - p90 error and band coverage (share of runs whose final count fell inside the 80% band);

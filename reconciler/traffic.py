@@ -7,9 +7,11 @@ Used by `bench/forecast.py` (the evaluation), the tests and `meterwise simulate`
 The first set (`SUITE`) was split by a rule fixed before any tuning: sort the names; the
 1st, 3rd, 5th, ... are "tune", the 2nd, 4th, ... were "held-out". That half has been
 evaluated and its failures studied, so it is now "spent" (open to tuning). The second set
-(`SECOND`, `traffic_second.py`) is the held-out half: written and committed before any
-tuning against it. A held-out model is never moved into the tuned half; when the second set
-is spent in turn, a third set comes first, and the README says so.
+(`SECOND`, `traffic_second.py`) was the held-out half of the fifth session; run before and
+after that session's changes, its failures named, it is spent too. The third set (`THIRD`,
+`traffic_third.py`) is the held-out half: written and committed before any tuning against
+it. A held-out model is never moved into the tuned half; when the third set is spent in
+turn, a fourth set comes first, and the README says so.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from datetime import datetime
 
 from meterwise.reconciler import traffic_models as tm
 from meterwise.reconciler import traffic_second as ts
+from meterwise.reconciler import traffic_third as t3
 from meterwise.reconciler.traffic_models import Day
 
 Model = Callable[[datetime, int, random.Random], list[Day]]
@@ -52,7 +55,7 @@ SUITE: tuple[TrafficModel, ...] = (
     TrafficModel("chat community", tm.chat_community, "cometchat", "CometChat"),
 )
 
-# The second set (`traffic_second.py`), fixed before any tuning against it: all held out.
+# The second set (`traffic_second.py`), fixed before any tuning against it; now spent.
 SECOND: tuple[TrafficModel, ...] = (
     TrafficModel("university term", ts.university_term, "jaas", "closed, skewed attendance"),
     TrafficModel("clinic follow-ups", ts.clinic_follow_ups, "jaas", "open, delayed returns"),
@@ -67,7 +70,21 @@ SECOND: tuple[TrafficModel, ...] = (
     TrafficModel("fading cohort", ts.fading_cohort, "jaas", "closed, fading"),
 )
 
-EVERY: tuple[TrafficModel, ...] = SUITE + SECOND
+# The third set (`traffic_third.py`), fixed before any tuning against it: all held out.
+THIRD: tuple[TrafficModel, ...] = (
+    TrafficModel("department rollout", t3.department_rollout, "jaas", "staircase growth"),
+    TrafficModel("s-curve adoption", t3.s_curve_adoption, "jaas", "closed, logistic uptake"),
+    TrafficModel("weekly cohorts", t3.weekly_cohorts, "jaas", "recurring arrivals, leavers"),
+    TrafficModel("rotating shifts", t3.rotating_shifts, "jaas", "closed, rotating roster"),
+    TrafficModel("news bursts", t3.news_bursts, "jaas", "random one-off spikes"),
+    TrafficModel("dormant base", t3.dormant_base, "jaas", "open, slow tail"),
+    TrafficModel("pay days", t3.pay_days, "jaas", "semi-monthly crowd"),
+    TrafficModel("price change", t3.price_change, "jaas", "regime change, churn"),
+    TrafficModel("game players", t3.game_players, "cometchat", "CometChat, churning stream"),
+    TrafficModel("newsletter readers", t3.newsletter_readers, "events", "calendar month, weekly"),
+)
+
+EVERY: tuple[TrafficModel, ...] = SUITE + SECOND + THIRD
 MODELS: dict[str, Model] = {m.name: m.generate for m in EVERY}
 
 
@@ -76,10 +93,11 @@ def split() -> dict[str, str]:
 
     The first set alternates by the rule in the module docstring: "tune", and "spent" (its
     held-out half until 2026-12-02: evaluated for four sessions, its failures known, so it
-    no longer tests anything and may be tuned on). The second set is all "held-out"."""
+    no longer tests anything and may be tuned on). The second set is "spent" as a whole (the
+    fifth session's held-out set). The third set is all "held-out"."""
     ranked = sorted(m.name for m in SUITE)
     halves = {name: "tune" if i % 2 == 0 else "spent" for i, name in enumerate(ranked)}
-    return halves | {m.name: "held-out" for m in SECOND}
+    return halves | {m.name: "spent" for m in SECOND} | {m.name: "held-out" for m in THIRD}
 
 
 def daily_series(days: list[Day]) -> tuple[list[int], list[int], int]:

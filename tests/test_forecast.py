@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from meterwise.reconciler.forecast import forecast_distinct, forecast_sum, linear_forecast
 from meterwise.reconciler.models import BillingCycle
-from meterwise.reconciler.traffic import MODELS, SECOND, SUITE, daily_series, split
+from meterwise.reconciler.traffic import MODELS, SECOND, SUITE, THIRD, daily_series, split
 
 START = datetime(2026, 6, 1, tzinfo=UTC)
 CYCLE = BillingCycle(START, START + timedelta(days=30))
@@ -76,13 +76,15 @@ def test_the_tuned_models_beat_the_linear_run_rate_at_day_ten():
         assert sum(ours) < sum(linear), (name, ours, linear)  # the mean error of 5 seeds
 
 
-def test_the_split_is_fixed_and_holds_the_second_set_out():
+def test_the_split_is_fixed_and_holds_the_third_set_out():
     halves = split()
-    assert sorted(halves) == sorted(MODELS) and len(SUITE) >= 14 and len(SECOND) >= 10
+    assert len(SUITE) >= 14 and len(SECOND) >= 10 and len(THIRD) >= 10
+    names = [m.name for m in SUITE + SECOND + THIRD]
+    assert sorted(halves) == sorted(MODELS) == sorted(names) and len(set(names)) == len(names)
     ranked = sorted(m.name for m in SUITE)
     assert all(halves[n] == ("tune" if i % 2 == 0 else "spent") for i, n in enumerate(ranked))
-    assert all(halves[m.name] == "held-out" for m in SECOND)
-    assert not {m.name for m in SUITE} & {m.name for m in SECOND}
+    assert all(halves[m.name] == "spent" for m in SECOND)
+    assert all(halves[m.name] == "held-out" for m in THIRD)
 
 
 def test_a_closed_team_is_not_projected_to_grow_and_says_so():
