@@ -5,8 +5,9 @@ parsed by the adapter, stored in a real SQLite file, folded) and reported after 
 the evaluated cycle: (a) the account's first cycle, (b) a cycle after one to three cycles
 of history. Several seeds per model; the allowance is the final count times a margin that
 varies with the seed (some runs cross, some end well under). Prints, per model and for the
-tuned half, the spent half (the first set's former held-out half and the second set) and
-the held-out half (the third set), by the fixed split of `traffic.split()`:
+tuned half, the spent half (the first set's former held-out half), the calibration set
+(the second set: the band is calibrated on it, `bench/calibrate.py`) and the held-out half
+(the third set), by the fixed split of `traffic.split()`:
 
 - median absolute % error at days 3, 5, 10, 15, 20 (ours / the linear run-rate);
 - p90 error and band coverage (share of runs whose final count fell inside the 80% band);
@@ -14,7 +15,7 @@ the held-out half (the third set), by the fixed split of `traffic.split()`:
   allowance), missed warnings (the cycle crosses after day 10, no warning by day 10) and
   the first warning's lead time.
 
-    python bench/forecast.py [--seeds 4] [--half both|tune|spent|held-out] [--jobs 2]
+    python bench/forecast.py [--seeds 4] [--half both|tune|spent|calibration|held-out] [--jobs 2]
                              [--models "stable team,classes"]
 """
 
@@ -69,6 +70,8 @@ def outcomes(runs: list[Run]) -> dict[str, object]:
         out[f"lin{d}"] = statistics.median(_ape(r.at(d).linear, r.final) for r in runs)
     out["p90"] = _p90([_ape(r.at(10).value, r.final) for r in runs])
     out["cover10"] = statistics.mean(r.at(10).low <= r.final <= r.at(10).high for r in runs)
+    # How wide the band is (its sharpness: a band can cover anything by being wide).
+    out["width10"] = statistics.median((r.at(10).high - r.at(10).low) / r.final for r in runs)
     out["cover"] = statistics.mean(
         r.at(d).low <= r.final <= r.at(d).high for r in runs for d in DAYS
     )
@@ -120,9 +123,9 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument(
         "--half",
-        choices=("both", "tune", "spent", "held-out"),
+        choices=("both", "tune", "spent", "calibration", "held-out"),
         default="both",
-        help="tune on --half tune and spent only; the held-out half is for the final figures",
+        help="tune on tune and spent only; calibration is the band's, held-out the final figures",
     )
     args = parser.parse_args()
     halves = split()
@@ -148,7 +151,7 @@ def main() -> None:
     for label, hist in (("first cycle (no history)", False), ("with history", True)):
         print(f"\n== {label} ==")
         print(
-            f"{'model':20s} {'half':8s}"
+            f"{'model':20s} {'half':11s}"
             + "".join(f" {'day ' + str(d):>13s}" for d in DAYS)
             + "  p90@10  band@10  method at day 10"
         )
@@ -158,11 +161,11 @@ def main() -> None:
             cells = "".join(f" {o[f'ours{d}']:5.1f}/{o[f'lin{d}']:6.1f}" for d in DAYS)
             methods = sorted({r.at(10).method for r in mine})
             print(
-                f"{name:20s} {halves[name]:8s}{cells}  {o['p90']:6.1f}  {o['cover10']:6.0%}"
+                f"{name:20s} {halves[name]:11s}{cells}  {o['p90']:6.1f}  {o['cover10']:6.0%}"
                 f"  {methods[0]}{' +' if len(methods) > 1 else ''}"
             )
     print("\n== summary (held-out is what counts; never tuned on) ==")
-    for half in ("tune", "spent", "held-out"):
+    for half in ("tune", "spent", "calibration", "held-out"):
         for label, hist in (("first cycle", False), ("history", True)):
             group = [r for r in runs if halves[r.model] == half and (r.history > 0) == hist]
             if not group:
@@ -176,9 +179,10 @@ def main() -> None:
                 >= outcomes([r for r in group if r.model == m])["lin10"]
             ]
             print(
-                f"{half:8s} {label:11s} median@10 {o['ours10']:5.1f}% (linear {o['lin10']:5.1f}%)"
+                f"{half:11s} {label:11s} median@10 {o['ours10']:5.1f}% (linear {o['lin10']:5.1f}%)"
                 f"  p90@10 {o['p90']:5.1f}%  band coverage@10 {o['cover10']:.0%}"
-                f" (all days {o['cover']:.0%}, stated {BAND:.0%})  false alarms {_rate(o['false'])}"
+                f" (all days {o['cover']:.0%}, stated {BAND:.0%}; width {o['width10']:.0%} of"
+                f" final)  false alarms {_rate(o['false'])}"
                 f"  missed {_rate(o['missed'])}  lead {o['lead']} d"
                 f"  worse than linear: {', '.join(worse) or 'none'}"
             )
@@ -201,7 +205,8 @@ def sums(names: list[str], seeds: int, halves: dict[str, str]) -> None:
     forecast by `forecast_sum` at the same days (a pure function: the storage path of
     minutes is the acceptance tests'), against the linear run-rate."""
     print("\n== summed metric (minutes), first cycle: median error ours / linear, band@10 ==")
-    rows: dict[str, list[tuple[float, ...]]] = {"tune": [], "spent": [], "held-out": []}
+    halves_in_order = ("tune", "spent", "calibration", "held-out")
+    rows: dict[str, list[tuple[float, ...]]] = {half: [] for half in halves_in_order}
     for name in names:
         model = BY_NAME[name]
         per_model = []
@@ -228,7 +233,7 @@ def sums(names: list[str], seeds: int, halves: dict[str, str]) -> None:
         rows[halves[name]] += per_model
         med = [statistics.median(c[i] for c in per_model) for i in range(len(per_model[0]))]
         print(
-            f"{name:20s} {halves[name]:8s}"
+            f"{name:20s} {halves[name]:11s}"
             + "".join(
                 f" {med[2 * i + (i > 2)]:5.1f}/{med[2 * i + 1 + (i > 2)]:6.1f}" for i in range(5)
             )
@@ -237,7 +242,7 @@ def sums(names: list[str], seeds: int, halves: dict[str, str]) -> None:
     for half, got in rows.items():
         if got:
             print(
-                f"{half:8s} minutes median@10 {statistics.median(c[4] for c in got):5.1f}%"
+                f"{half:11s} minutes median@10 {statistics.median(c[4] for c in got):5.1f}%"
                 f" (linear {statistics.median(c[5] for c in got):5.1f}%)"
                 f"  band coverage@10 {statistics.mean(c[6] for c in got):.0%}"
             )

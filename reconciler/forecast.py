@@ -6,7 +6,9 @@ entities (`forecast_fit.py`: a population being discovered, plus a stream that k
 growing or fading), with the weekday shape of activity; a cycle with history adds how
 earlier cycles completed from the same point (`forecast_history.py`). Sums (minutes) fit
 their own daily rate with its trend and weekday shape. The band is an 80% interval, and the
-confidence says how wide it is, so alert rules can refuse to act on a guess.
+confidence says how wide it is, so alert rules can refuse to act on a guess. Each side of
+the band is calibrated on traffic the forecaster was not tuned on
+(`forecast_calibration.py`), so that its 80% is measured.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from datetime import datetime, timedelta, tzinfo
 from decimal import Decimal
 from functools import lru_cache
 
+from meterwise.reconciler.forecast_calibration import FIRST, HISTORY, SUMMED, calibrated
 from meterwise.reconciler.forecast_fit import fit_rate, spikes
 from meterwise.reconciler.forecast_history import combine, from_history, scaled
 from meterwise.reconciler.models import BillingCycle, Forecast
@@ -187,6 +190,8 @@ def forecast_distinct(
         if prior is not None:
             value, low, high = combine(value, low, high, *prior, used)
             method = f"history of {len(history_new)} cycle(s) + {method}"
+        table = FIRST if prior is None else HISTORY
+        low, high = calibrated(value, low, high, used, elapsed, table)
         daily_future = scaled(fit.per_slice, value - used)
     confidence = _confidence(elapsed, value, low, high)
     crossing = crossed_at or _crossing(used, daily_future, future_days, as_of, allowance)
@@ -223,6 +228,7 @@ def forecast_sum(
         fit = fit_rate(values, [factors[w] for w in weekdays], slices, discovery=False)
         daily_future = list(fit.per_slice)
         value, low, high = (float(used) + x for x in (fit.future, fit.low, fit.high))
+        low, high = calibrated(value, low, high, float(used), elapsed, SUMMED)
         method = f"daily rate fit with weekly seasonality ({fit.kind})"
     limit = None if allowance is None else float(allowance)
     crossing = _crossing(float(used), daily_future, future_days, as_of, limit)

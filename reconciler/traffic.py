@@ -8,7 +8,9 @@ The first set (`SUITE`) was split by a rule fixed before any tuning: sort the na
 1st, 3rd, 5th, ... are "tune", the 2nd, 4th, ... were "held-out". That half has been
 evaluated and its failures studied, so it is now "spent" (open to tuning). The second set
 (`SECOND`, `traffic_second.py`) was the held-out half of the fifth session; run before and
-after that session's changes, its failures named, it is spent too. The third set (`THIRD`,
+after that session's changes, its failures named, it is now the "calibration" set: the
+forecaster is not tuned on it, and the band's calibration (`forecast_calibration.py`) is
+measured on it, so its scores are out of sample. The third set (`THIRD`,
 `traffic_third.py`) is the held-out half: written and committed before any tuning against
 it. A held-out model is never moved into the tuned half; when the third set is spent in
 turn, a fourth set comes first, and the README says so.
@@ -55,7 +57,8 @@ SUITE: tuple[TrafficModel, ...] = (
     TrafficModel("chat community", tm.chat_community, "cometchat", "CometChat"),
 )
 
-# The second set (`traffic_second.py`), fixed before any tuning against it; now spent.
+# The second set (`traffic_second.py`), fixed before any tuning against it: the band is
+# calibrated on it (`bench/calibrate.py`), the forecaster is not tuned on it.
 SECOND: tuple[TrafficModel, ...] = (
     TrafficModel("university term", ts.university_term, "jaas", "closed, skewed attendance"),
     TrafficModel("clinic follow-ups", ts.clinic_follow_ups, "jaas", "open, delayed returns"),
@@ -89,15 +92,15 @@ MODELS: dict[str, Model] = {m.name: m.generate for m in EVERY}
 
 
 def split() -> dict[str, str]:
-    """Model name -> "tune", "spent" or "held-out".
+    """Model name -> "tune", "spent", "calibration" or "held-out".
 
     The first set alternates by the rule in the module docstring: "tune", and "spent" (its
     held-out half until 2026-12-02: evaluated for four sessions, its failures known, so it
-    no longer tests anything and may be tuned on). The second set is "spent" as a whole (the
-    fifth session's held-out set). The third set is all "held-out"."""
+    no longer tests anything and may be tuned on). The second set (the fifth session's
+    held-out set) is "calibration" as a whole. The third set is all "held-out"."""
     ranked = sorted(m.name for m in SUITE)
     halves = {name: "tune" if i % 2 == 0 else "spent" for i, name in enumerate(ranked)}
-    return halves | {m.name: "spent" for m in SECOND} | {m.name: "held-out" for m in THIRD}
+    return halves | {m.name: "calibration" for m in SECOND} | {m.name: "held-out" for m in THIRD}
 
 
 def daily_series(days: list[Day]) -> tuple[list[int], list[int], int]:
