@@ -19,6 +19,7 @@ from statistics import NormalDist
 from meterwise.config.plans import Catalog
 from meterwise.config.settings import AlertRules
 from meterwise.reconciler.display import day
+from meterwise.reconciler.forecast import HIGH_REACH, MEDIUM_REACH
 from meterwise.reconciler.forecast_fit import Z80
 from meterwise.reconciler.models import BillingCycle, MetricReport, Report
 from meterwise.reconciler.projection import overage_amount, projected_invoice
@@ -46,21 +47,32 @@ WEEK = timedelta(days=7)
 Z_LIKELY = NormalDist().inv_cdf(0.8)
 
 
-def crossing_confidence(m: MetricReport, cycle: BillingCycle, as_of: datetime) -> str:
-    """How sure the projected crossing is: the forecast's own confidence (how narrow its
-    band is), or, once a whole week has been seen (before, the weekday shape itself is a
-    guess), how likely the band makes the crossing: "high" when even its low end (the
-    10th percentile) is over the allowance, "medium" when the allowance is at least 0.84 sd
-    under the forecast (an 80% chance). A wide band that lies mostly above the line is
-    still a likely crossing."""
+def _low_side(m: MetricReport) -> str:
+    """The forecast's confidence read from its low side only: a crossing is a false alarm
+    when the cycle ends below the line, which the band's high end says nothing about (the
+    calibrated high side of a first cycle allows for a jump still to come)."""
     f = m.forecast
     if f is None:
         return "low"
-    own = f.confidence
+    reach = float(f.value - f.low) / max(float(f.value), 1.0)
+    return "high" if reach <= HIGH_REACH else "medium" if reach <= MEDIUM_REACH else "low"
+
+
+def crossing_confidence(m: MetricReport, cycle: BillingCycle, as_of: datetime) -> str:
+    """How sure the projected crossing is. Before a whole week has been seen, the weekday
+    shape itself is a guess: the forecast's own confidence (how narrow its band is). After,
+    the band's low side, where a false alarm would end: as sure as the low side is narrow,
+    "high" when even its low end (the 10th percentile) is over the allowance, and at least
+    "medium" when the allowance is 0.84 sd or more under the forecast (an 80% chance). A
+    wide band that lies mostly above the line is still a likely crossing."""
+    f = m.forecast
+    if f is None:
+        return "low"
     if m.allowance is None or as_of - cycle.start < WEEK:
-        return own
+        return f.confidence
     if f.low > m.allowance:
         return "high"
+    own = _low_side(m)
     sd = float(f.value - f.low) / Z80
     likely = sd > 0 and float(f.value) - m.allowance >= Z_LIKELY * sd
     return "medium" if likely and own == "low" else own

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from meterwise.reconciler import forecast_bands
@@ -205,6 +206,23 @@ def test_a_crossing_is_sure_when_the_whole_band_is_over_the_allowance_after_a_we
     assert forecast_warns(wide_above, CYCLE, at(8), "medium")
     assert not forecast_warns(wide_across, CYCLE, at(8), "medium")
     assert forecast_warns(metric(90, "medium"), CYCLE, at(8), "medium")
+
+
+def test_after_a_week_a_crossing_is_as_sure_as_the_band_s_low_side():
+    from decimal import Decimal
+
+    from meterwise.reconciler.alerts import crossing_confidence, forecast_warns
+    from meterwise.reconciler.models import Forecast, MetricReport, MetricUsage
+
+    # A calibrated first-cycle band: tight below (a false alarm would end there), wide above
+    # (a jump still to come), so the forecast's own confidence is low.
+    f = Forecast("mau", Decimal(120), Decimal(110), Decimal(400), at(20), "low", "fit")
+    m = MetricReport(MetricUsage("mau", Decimal(90)), 116, Decimal(0), Decimal(0), f)
+    assert crossing_confidence(m, CYCLE, at(8)) == "medium"  # the low side within 20%
+    assert forecast_warns(m, CYCLE, at(8), "medium") and not forecast_warns(m, CYCLE, at(8), "high")
+    assert crossing_confidence(m, CYCLE, at(6)) == "low"  # a week not yet seen: its own
+    loose = MetricReport(m.usage, 116, Decimal(0), Decimal(0), replace(f, low=Decimal(80)))
+    assert crossing_confidence(loose, CYCLE, at(8)) == "low"  # P(over 116) is 55%
 
 
 def test_history_is_compared_in_activity_time_not_calendar_days():
