@@ -7,7 +7,8 @@ pooled over a window of +-3), over the calibration runs:
 
 - the low side is ``value - s * (value - low)``, ``s`` the 90th percentile of how many of
   the band's lower half-widths the final figure lay below the forecast (0 when above);
-- the high side is ``value + a * (high - value) + b * value``: the band's own upper
+- the high side is ``value + a * (high - value) + b * value`` (half-widths at least
+  ``FLOOR``, the value at least 1): the band's own upper
   half-width, and a share of the forecast, because what is still to come can be a jump the
   days so far do not show (a crowd at the cycle's end, a customer onboarded), which a
   narrow band says nothing about. For each ``a`` of a grid, ``b`` is the least share that
@@ -64,7 +65,13 @@ def row_from(runs: Sequence[Outcome]) -> Row:
         if best is None or width < best[0] - 1e-12:
             best = (width, a, b)
     assert best is not None
-    return round(s, 3), best[1], round(best[2], 4)
+    return _up(s, 3), best[1], _up(best[2], 4)
+
+
+def _up(x: float, digits: int) -> float:
+    """Rounded up, so that the rounding never lets a run at the quantile fall outside."""
+    scale = 10**digits
+    return math.ceil(x * scale - 1e-9) / scale
 
 
 def table_from(by_day: dict[int, list[Outcome]], days: int = 31) -> Table:
@@ -88,5 +95,5 @@ def calibrated(
         return low, high
     s, a, b = table[min(max(int(elapsed_days), 0), len(table) - 1)]
     new_low = value - s * max(value - low, FLOOR)
-    new_high = value + a * max(high - value, FLOOR) + b * max(value, 0.0)
+    new_high = value + a * max(high - value, FLOOR) + b * max(value, 1.0)  # as measured
     return min(max(new_low, used), value), max(new_high, value)

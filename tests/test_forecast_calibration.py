@@ -5,6 +5,8 @@ from __future__ import annotations
 import random
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from meterwise.reconciler import forecast_bands
 from meterwise.reconciler.forecast_calibration import (
@@ -24,7 +26,7 @@ from meterwise.reconciler.forecast_calibration import (
 def _outside(runs, row):
     s, a, b = row
     under = sum(f < v - s * max(v - lo, FLOOR) - 1e-9 for f, v, lo, _ in runs)
-    over = sum(f > v + a * max(h - v, FLOOR) + b * v + 1e-9 for f, v, _, h in runs)
+    over = sum(f > v + a * max(h - v, FLOOR) + b * max(v, 1.0) + 1e-9 for f, v, _, h in runs)
     return under / len(runs), over / len(runs)
 
 
@@ -99,3 +101,23 @@ def test_the_checked_in_tables_are_generated_and_cover_every_day_of_a_cycle():
         table = getattr(forecast_bands, name)
         assert len(table) == 31
         assert all(s > 0 and a in OWN and b >= 0 for s, a, b in table[2:])
+
+
+outcomes = st.lists(
+    st.tuples(st.floats(0, 5000), st.floats(0, 2000), st.floats(0, 1), st.floats(0, 3)).map(
+        lambda t: (t[0], t[1], t[1] * (1 - t[2]), t[1] * (1 + t[3]))
+    ),
+    min_size=10,
+    max_size=120,
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(outcomes)
+def test_any_row_leaves_at_most_a_tenth_under_and_a_tenth_over(runs):
+    row = row_from(runs)
+    under, over = _outside(runs, row)
+    # The 90th percentile of n scores leaves at most a tenth above it (ties sit on the edge).
+    assert under <= 0.1 + 1 / len(runs) and over <= 0.1 + 1 / len(runs)
+    s, a, b = row
+    assert s >= 0 and a in OWN and b >= 0
