@@ -70,7 +70,7 @@ def row_from(runs: Sequence[Outcome]) -> Row:
 
 def _up(x: float, digits: int) -> float:
     """Rounded up, so that the rounding never lets a run at the quantile fall outside."""
-    scale = 10**digits
+    scale = float(10**digits)
     return math.ceil(x * scale - 1e-9) / scale
 
 
