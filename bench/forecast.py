@@ -35,7 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench._forecast_runs import Run, run  # noqa: E402
 from meterwise.reconciler.forecast import forecast_sum, linear_forecast  # noqa: E402
 from meterwise.reconciler.models import BillingCycle  # noqa: E402
-from meterwise.reconciler.traffic import EVERY, split  # noqa: E402
+from meterwise.reconciler.traffic import EVERY, ROLES, split  # noqa: E402
 
 DAYS = (3, 5, 10, 15, 20)
 MARGINS = (0.8, 0.92, 1.15, 1.4)  # allowance = final x margin, by seed
@@ -71,7 +71,9 @@ def outcomes(runs: list[Run]) -> dict[str, object]:
     out["p90"] = _p90([_ape(r.at(10).value, r.final) for r in runs])
     out["cover10"] = statistics.mean(r.at(10).low <= r.final <= r.at(10).high for r in runs)
     # How wide the band is (its sharpness: a band can cover anything by being wide).
-    out["width10"] = statistics.median((r.at(10).high - r.at(10).low) / r.final for r in runs)
+    out["width10"] = statistics.median(
+        (r.at(10).high - r.at(10).low) / max(r.final, 1) for r in runs
+    )
     out["cover"] = statistics.mean(
         r.at(d).low <= r.final <= r.at(d).high for r in runs for d in DAYS
     )
@@ -123,7 +125,7 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument(
         "--half",
-        choices=("both", "tune", "spent", "calibration", "held-out"),
+        choices=("both", *ROLES),
         default="both",
         help="tune on tune and spent only; calibration is the band's, held-out the final figures",
     )
@@ -165,7 +167,7 @@ def main() -> None:
                 f"  {methods[0]}{' +' if len(methods) > 1 else ''}"
             )
     print("\n== summary (held-out is what counts; never tuned on) ==")
-    for half in ("tune", "spent", "calibration", "held-out"):
+    for half in ROLES:
         for label, hist in (("first cycle", False), ("history", True)):
             group = [r for r in runs if halves[r.model] == half and (r.history > 0) == hist]
             if not group:
@@ -205,8 +207,7 @@ def sums(names: list[str], seeds: int, halves: dict[str, str]) -> None:
     forecast by `forecast_sum` at the same days (a pure function: the storage path of
     minutes is the acceptance tests'), against the linear run-rate."""
     print("\n== summed metric (minutes), first cycle: median error ours / linear, band@10 ==")
-    halves_in_order = ("tune", "spent", "calibration", "held-out")
-    rows: dict[str, list[tuple[float, ...]]] = {half: [] for half in halves_in_order}
+    rows: dict[str, list[tuple[float, ...]]] = {half: [] for half in ROLES}
     for name in names:
         model = BY_NAME[name]
         per_model = []

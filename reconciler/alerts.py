@@ -19,7 +19,7 @@ from statistics import NormalDist
 from meterwise.config.plans import Catalog
 from meterwise.config.settings import AlertRules
 from meterwise.reconciler.display import day
-from meterwise.reconciler.forecast import HIGH_REACH, MEDIUM_REACH
+from meterwise.reconciler.forecast import reach_confidence
 from meterwise.reconciler.forecast_fit import Z80
 from meterwise.reconciler.models import BillingCycle, MetricReport, Report
 from meterwise.reconciler.projection import overage_amount, projected_invoice
@@ -47,17 +47,6 @@ WEEK = timedelta(days=7)
 Z_LIKELY = NormalDist().inv_cdf(0.8)
 
 
-def _low_side(m: MetricReport) -> str:
-    """The forecast's confidence read from its low side only: a crossing is a false alarm
-    when the cycle ends below the line, which the band's high end says nothing about (the
-    calibrated high side of a first cycle allows for a jump still to come)."""
-    f = m.forecast
-    if f is None:
-        return "low"
-    reach = float(f.value - f.low) / max(float(f.value), 1.0)
-    return "high" if reach <= HIGH_REACH else "medium" if reach <= MEDIUM_REACH else "low"
-
-
 def crossing_confidence(m: MetricReport, cycle: BillingCycle, as_of: datetime) -> str:
     """How sure the projected crossing is. Before a whole week has been seen, the weekday
     shape itself is a guess: the forecast's own confidence (how narrow its band is). After,
@@ -72,7 +61,9 @@ def crossing_confidence(m: MetricReport, cycle: BillingCycle, as_of: datetime) -
         return f.confidence
     if f.low > m.allowance:
         return "high"
-    own = _low_side(m)
+    # The low side's reach alone: a crossing is a false alarm when the cycle ends below the
+    # line, which the band's high end (a first cycle's allows for a jump) says nothing about.
+    own = reach_confidence(float(f.value - f.low) / max(float(f.value), 1.0))
     sd = float(f.value - f.low) / Z80
     likely = sd > 0 and float(f.value) - m.allowance >= Z_LIKELY * sd
     return "medium" if likely and own == "low" else own

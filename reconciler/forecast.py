@@ -92,12 +92,16 @@ def _future_days(cycle: BillingCycle, as_of: datetime, tz: tzinfo) -> tuple[tupl
     return tuple(out)
 
 
+def reach_confidence(reach: float) -> str:
+    """The confidence a band's reach (its half-width over the forecast) stands for."""
+    return "high" if reach <= HIGH_REACH else "medium" if reach <= MEDIUM_REACH else "low"
+
+
 def _confidence(elapsed_days: float, value: float, low: float, high: float) -> str:
     """How far the band reaches either side of the forecast: what alert rules gate on."""
     if elapsed_days < 3:
         return "low"
-    reach = (high - low) / (2 * max(value, 1.0))
-    return "high" if reach <= HIGH_REACH else "medium" if reach <= MEDIUM_REACH else "low"
+    return reach_confidence((high - low) / (2 * max(value, 1.0)))
 
 
 def _crossing(

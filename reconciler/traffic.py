@@ -91,6 +91,9 @@ EVERY: tuple[TrafficModel, ...] = SUITE + SECOND + THIRD
 MODELS: dict[str, Model] = {m.name: m.generate for m in EVERY}
 
 
+ROLES = ("tune", "spent", "calibration", "held-out")  # what `split()` says of a model
+
+
 def split() -> dict[str, str]:
     """Model name -> "tune", "spent", "calibration" or "held-out".
 

@@ -10,7 +10,15 @@ from meterwise.reconciler import forecast_bands
 from meterwise.reconciler.forecast import forecast_distinct, forecast_sum, linear_forecast
 from meterwise.reconciler.forecast_calibration import FIRST, HISTORY, SUMMED, calibrated
 from meterwise.reconciler.models import BillingCycle
-from meterwise.reconciler.traffic import MODELS, SECOND, SUITE, THIRD, daily_series, split
+from meterwise.reconciler.traffic import (
+    MODELS,
+    ROLES,
+    SECOND,
+    SUITE,
+    THIRD,
+    daily_series,
+    split,
+)
 
 START = datetime(2026, 6, 1, tzinfo=UTC)
 CYCLE = BillingCycle(START, START + timedelta(days=30))
@@ -113,6 +121,7 @@ def test_the_split_is_fixed_and_holds_the_third_set_out():
     assert all(halves[n] == ("tune" if i % 2 == 0 else "spent") for i, n in enumerate(ranked))
     assert all(halves[m.name] == "calibration" for m in SECOND)
     assert all(halves[m.name] == "held-out" for m in THIRD)
+    assert set(halves.values()) == set(ROLES)
 
 
 def test_a_closed_team_is_not_projected_to_grow_and_says_so():
