@@ -127,3 +127,27 @@ def test_a_group_stores_what_its_deliveries_would_one_after_the_other(
         store.close()
     assert answers["group"] == answers["loop"]
     assert _contents(folder / "group.db") == _contents(folder / "loop.db")
+
+
+def test_rows_beyond_one_statements_parameters_are_inserted_in_chunks(
+    tmp_path, settings, monkeypatch
+):
+    """`insert_group` writes each table with multi-row VALUES statements of at most
+    `_MAX_PARAMETERS` values: a group larger than that is split, and nothing is lost."""
+    from meterwise.storage.sqlite import ingest
+
+    monkeypatch.setattr(ingest, "_MAX_PARAMETERS", 20)  # 2 sightings, 10 queue rows a statement
+    deliveries = [
+        ("acme", "jaas", _delivery(settings, n % 5, f"k{n}", TS + n), 7) for n in range(30)
+    ]
+    for way in ("group", "loop"):
+        store = connect(tmp_path / f"{way}.db")
+        with store._write() as conn:
+            if way == "group":
+                assert sum(map(len, ingest.insert_group(conn, deliveries))) == 30
+            else:
+                for d in deliveries:
+                    ingest.insert_delivery(conn, *d)
+        store.close()
+    group, loop = _contents(tmp_path / "group.db"), _contents(tmp_path / "loop.db")
+    assert group == loop and len(group["sightings"]) > 20 and len(group["fold_pending"]) == 30

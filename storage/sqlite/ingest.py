@@ -52,10 +52,10 @@ ON CONFLICT (account, metric, cycle_start_ms, entity) DO UPDATE SET
 # What the fold needs of one event and of one sighting (both with the event's receipt time).
 EventRow = tuple[str, str | None, int, int]  # (event type, session, ts, received at)
 SightingRow = tuple[str, str, int, str | None, str | None, str | None, int]
-INSERT_SIGHTING = (
-    "INSERT INTO sightings (event_id, account, metric, entity, ts_ms, session_id, user_id, "
-    "email) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+_SIGHTING_COLUMNS = (
+    "sightings (event_id, account, metric, entity, ts_ms, session_id, user_id, email)"
 )
+INSERT_SIGHTING = f"INSERT INTO {_SIGHTING_COLUMNS} VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
 
 
 def fold_rows(
@@ -228,14 +228,27 @@ def insert_group(conn: sqlite3.Connection, group: Sequence[Delivery]) -> list[li
     for (table, columns), values_of in tables.items():
         if table not in NORMALIZED_TABLES:
             raise ValueError(f"not a normalized table: {table}")
-        names = ["event_id", "account", *columns]
-        marks = ", ".join("?" for _ in names)
-        conn.executemany(f"INSERT INTO {table} ({', '.join(names)}) VALUES ({marks})", values_of)
-    if sightings:
-        conn.executemany(INSERT_SIGHTING, sightings)
-    if queue:
-        conn.executemany("INSERT INTO fold_pending (account, event_id) VALUES (?, ?)", queue)
+        _insert_many(conn, f"{table} ({', '.join(['event_id', 'account', *columns])})", values_of)
+    _insert_many(conn, _SIGHTING_COLUMNS, sightings)
+    _insert_many(conn, "fold_pending (account, event_id)", queue)
     return new_ids
+
+
+_MAX_PARAMETERS = 32_000  # per statement (SQLite allows 32766)
+
+
+def _insert_many(conn: sqlite3.Connection, into: str, rows: Sequence[tuple[object, ...]]) -> None:
+    """INSERT rows with one multi-row VALUES statement per chunk: one step, so the writer
+    gives up the GIL once per statement rather than once per row (as executemany does)."""
+    if not rows:
+        return
+    width = len(rows[0])
+    mark = f"({', '.join('?' * width)})"
+    per = max(1, _MAX_PARAMETERS // width)
+    for start in range(0, len(rows), per):
+        chunk = rows[start : start + per]
+        params = [value for row in chunk for value in row]
+        conn.execute(f"INSERT INTO {into} VALUES {', '.join([mark] * len(chunk))}", params)
 
 
 class IngestOps(SqliteBase):
