@@ -11,9 +11,11 @@ evaluated and its failures studied, so it is now "spent" (open to tuning). The s
 after that session's changes, its failures named, it is now the "calibration" set: the
 forecaster is not tuned on it, and the band's calibration (`forecast_calibration.py`) is
 measured on it, so its scores are out of sample. The third set (`THIRD`,
-`traffic_third.py`) is the held-out half: written and committed before any tuning against
-it. A held-out model is never moved into the tuned half; when the third set is spent in
-turn, a fourth set comes first, and the README says so.
+`traffic_third.py`) was the held-out half of the sixth session; run three times and its
+failures named, it is "spent" too. The fourth set (`FOURTH`, `traffic_fourth.py`) is the
+held-out half: written and committed before any tuning against it. A held-out model is
+never moved into the tuned half; when the fourth set is spent in turn, a fifth set comes
+first, and the README says so.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
+from meterwise.reconciler import traffic_fourth as t4
 from meterwise.reconciler import traffic_models as tm
 from meterwise.reconciler import traffic_second as ts
 from meterwise.reconciler import traffic_third as t3
@@ -73,7 +76,8 @@ SECOND: tuple[TrafficModel, ...] = (
     TrafficModel("fading cohort", ts.fading_cohort, "jaas", "closed, fading"),
 )
 
-# The third set (`traffic_third.py`), fixed before any tuning against it: all held out.
+# The third set (`traffic_third.py`), fixed before any tuning against it: held out in the
+# sixth session, spent since.
 THIRD: tuple[TrafficModel, ...] = (
     TrafficModel("department rollout", t3.department_rollout, "jaas", "staircase growth"),
     TrafficModel("s-curve adoption", t3.s_curve_adoption, "jaas", "closed, logistic uptake"),
@@ -87,7 +91,23 @@ THIRD: tuple[TrafficModel, ...] = (
     TrafficModel("newsletter readers", t3.newsletter_readers, "events", "calendar month, weekly"),
 )
 
-EVERY: tuple[TrafficModel, ...] = SUITE + SECOND + THIRD
+# The fourth set (`traffic_fourth.py`), fixed before any tuning against it: all held out.
+FOURTH: tuple[TrafficModel, ...] = (
+    TrafficModel("deadline rush", t4.deadline_rush, "jaas", "accelerating one-time arrivals"),
+    TrafficModel("referral spread", t4.referral_spread, "jaas", "branching growth, saturating"),
+    TrafficModel("batch migration", t4.batch_migration, "jaas", "random batches of arrivals"),
+    TrafficModel("school holidays", t4.school_holidays, "jaas", "closed, two-week gap"),
+    TrafficModel("device churn", t4.device_churn, "jaas", "fresh ids for the same people"),
+    TrafficModel("freemium funnel", t4.freemium_funnel, "jaas", "open, delayed returns"),
+    TrafficModel("contractors", t4.contractors, "jaas", "shrinking core, weekly hires"),
+    TrafficModel("hybrid office", t4.hybrid_office, "jaas", "closed, fixed weekdays"),
+    TrafficModel("stream shows", t4.stream_shows, "cometchat", "CometChat, overlapping crowds"),
+    TrafficModel(
+        "month-start reports", t4.month_start_reports, "events", "calendar month, early crowd"
+    ),
+)
+
+EVERY: tuple[TrafficModel, ...] = SUITE + SECOND + THIRD + FOURTH
 MODELS: dict[str, Model] = {m.name: m.generate for m in EVERY}
 
 
@@ -100,10 +120,16 @@ def split() -> dict[str, str]:
     The first set alternates by the rule in the module docstring: "tune", and "spent" (its
     held-out half until 2026-12-02: evaluated for four sessions, its failures known, so it
     no longer tests anything and may be tuned on). The second set (the fifth session's
-    held-out set) is "calibration" as a whole. The third set is all "held-out"."""
+    held-out set) is "calibration" as a whole. The third set (the sixth session's held-out
+    set) is "spent"; the fourth set is all "held-out"."""
     ranked = sorted(m.name for m in SUITE)
     halves = {name: "tune" if i % 2 == 0 else "spent" for i, name in enumerate(ranked)}
-    return halves | {m.name: "calibration" for m in SECOND} | {m.name: "held-out" for m in THIRD}
+    return (
+        halves
+        | {m.name: "calibration" for m in SECOND}
+        | {m.name: "spent" for m in THIRD}
+        | {m.name: "held-out" for m in FOURTH}
+    )
 
 
 def daily_series(days: list[Day]) -> tuple[list[int], list[int], int]:
