@@ -1,7 +1,7 @@
 """Calibrate the forecast band on the calibration set, and write `reconciler/forecast_bands.py`.
 
-Every model of the calibration role of `traffic.split()` (the second set; never the
-held-out half) is run as `bench/forecast.py` runs it: delivered day by day through its
+Every model of the calibration role of `traffic.split()` (the second and third
+sets; never the held-out half) is run as `bench/forecast.py` runs it: delivered day by day through its
 provider's parser into a real SQLite file, folded, and reported by `compute_report`, with
 the band left as the forecaster gives it. For each day of the cycle, (final, forecast, low,
 high) is kept; each table row (`forecast_calibration.row_from`) leaves 10% of the runs of

@@ -5,9 +5,9 @@ parsed by the adapter, stored in a real SQLite file, folded) and reported after 
 the evaluated cycle: (a) the account's first cycle, (b) a cycle after one to three cycles
 of history. Several seeds per model; the allowance is the final count times a margin that
 varies with the seed (some runs cross, some end well under). Prints, per model and for the
-tuned half, the spent half (the first set's former held-out half and the third set), the
-calibration set (the second set: the band is calibrated on it, `bench/calibrate.py`) and
-the held-out half (the fourth set), by the fixed split of `traffic.split()`:
+tuned half, the spent half (the first set's former held-out half), the calibration set
+(the second and third sets: the band is calibrated on them, `bench/calibrate.py`) and the
+held-out half (the fourth set), by the fixed split of `traffic.split()`:
 
 - median absolute % error at days 3, 5, 10, 15, 20 (ours / the linear run-rate);
 - p90 error and band coverage (share of runs whose final count fell inside the 80% band);

@@ -12,7 +12,9 @@ after that session's changes, its failures named, it is now the "calibration" se
 forecaster is not tuned on it, and the band's calibration (`forecast_calibration.py`) is
 measured on it, so its scores are out of sample. The third set (`THIRD`,
 `traffic_third.py`) was the held-out half of the sixth session; run three times and its
-failures named, it is "spent" too. The fourth set (`FOURTH`, `traffic_fourth.py`) is the
+failures named, it joined the calibration set in the seventh (the band's low side, with
+history, held on the second set and not on the third: more kinds of traffic to calibrate
+on). The fourth set (`FOURTH`, `traffic_fourth.py`) is the
 held-out half: written and committed before any tuning against it. A held-out model is
 never moved into the tuned half; when the fourth set is spent in turn, a fifth set comes
 first, and the README says so.
@@ -77,7 +79,7 @@ SECOND: tuple[TrafficModel, ...] = (
 )
 
 # The third set (`traffic_third.py`), fixed before any tuning against it: held out in the
-# sixth session, spent since.
+# sixth session, part of the calibration set since.
 THIRD: tuple[TrafficModel, ...] = (
     TrafficModel("department rollout", t3.department_rollout, "jaas", "staircase growth"),
     TrafficModel("s-curve adoption", t3.s_curve_adoption, "jaas", "closed, logistic uptake"),
@@ -120,14 +122,14 @@ def split() -> dict[str, str]:
     The first set alternates by the rule in the module docstring: "tune", and "spent" (its
     held-out half until 2026-12-02: evaluated for four sessions, its failures known, so it
     no longer tests anything and may be tuned on). The second set (the fifth session's
-    held-out set) is "calibration" as a whole. The third set (the sixth session's held-out
-    set) is "spent"; the fourth set is all "held-out"."""
+    held-out set) and the third set (the sixth session's) are "calibration" as a whole;
+    the fourth set is all "held-out"."""
     ranked = sorted(m.name for m in SUITE)
     halves = {name: "tune" if i % 2 == 0 else "spent" for i, name in enumerate(ranked)}
     return (
         halves
         | {m.name: "calibration" for m in SECOND}
-        | {m.name: "spent" for m in THIRD}
+        | {m.name: "calibration" for m in THIRD}
         | {m.name: "held-out" for m in FOURTH}
     )
 
