@@ -1,13 +1,13 @@
 """Calibrate the forecast band on the calibration set, and write `reconciler/forecast_bands.py`.
 
-Every model of the calibration role of `traffic.split()` (the second and third
-sets; never the held-out half) is run as `bench/forecast.py` runs it: delivered day by day through its
+Every model of the calibration role of `traffic.split()` (the second and third sets; never
+the held-out half) is run as `bench/forecast.py` runs it: delivered day by day through its
 provider's parser into a real SQLite file, folded, and reported by `compute_report`, with
 the band left as the forecaster gives it. For each day of the cycle, (final, forecast, low,
 high) is kept; each table row (`forecast_calibration.row_from`) leaves 10% of the runs of
-the days around under the band and 10% over it: one table for first cycles, one for
-cycles with history (the forecast weighed against the history's). Summed minutes are
-forecast as in `bench/forecast.py` (meetings of 20-60 minutes per sighting).
+the days around under the band and 10% over it: one table for first cycles, one for cycles
+with history (the forecast weighed against the history's). Summed minutes are forecast as
+in `bench/forecast.py` (meetings of 20-60 minutes per sighting).
 
     python bench/calibrate.py [--seeds 16] [--jobs 2] [--write]
 

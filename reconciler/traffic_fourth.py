@@ -83,7 +83,7 @@ def school_holidays(start: datetime, days: int, rng: random.Random) -> list[Day]
     teachers = [f"te-{i}" for i in range(rng.randint(30, 70))]
     off = days - 30 + rng.randint(5, 18)
     keen = set(rng.sample(pupils, len(pupils) // 10))
-    out = []
+    out: list[Day] = []
     for d in range(days):
         if weekday_of(start, d) >= 5:
             out.append([])
@@ -102,7 +102,7 @@ def device_churn(start: datetime, days: int, rng: random.Random) -> list[Day]:
     staff = list(range(rng.randint(40, 120)))
     fresh = rng.uniform(0.3, 0.7)
     device = {s: f"dc-{s}-0" for s in staff}
-    out = []
+    out: list[Day] = []
     for d in range(days):
         if weekday_of(start, d) >= 5:
             out.append([])
