@@ -136,7 +136,7 @@ def test_rows_beyond_one_statements_parameters_are_inserted_in_chunks(
     `_MAX_PARAMETERS` values: a group larger than that is split, and nothing is lost."""
     from meterwise.storage.sqlite import ingest
 
-    monkeypatch.setattr(ingest, "_MAX_PARAMETERS", 20)  # 2 sightings, 10 queue rows a statement
+    monkeypatch.setattr(ingest, "_MAX_PARAMETERS", 20)  # 2 events, 2 sightings, 10 queue rows
     deliveries = [
         ("acme", "jaas", _delivery(settings, n % 5, f"k{n}", TS + n), 7) for n in range(30)
     ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 from collections import Counter
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 from meterwise.storage.errors import StorageUnavailable, UnstorableValue
 from meterwise.storage.records import CycleOf, Parsed
@@ -25,13 +26,10 @@ NORMALIZED_TABLES = frozenset(
     }
 )
 HOUR_MS = 3_600_000
-_INSERT_EVENTS = """
-INSERT INTO events (account, provider, idempotency_key, event_type, session_id, ts_ms, fqn,
-                    app_id, received_at_ms, body)
-VALUES """
-_EVENT_VALUES = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+_EVENTS_INTO = """events (account, provider, idempotency_key, event_type, session_id, ts_ms, fqn,
+        app_id, received_at_ms, body)"""
 _ON_CONFLICT = " ON CONFLICT (account, idempotency_key) DO NOTHING"
-_INSERT_EVENT = _INSERT_EVENTS + _EVENT_VALUES + _ON_CONFLICT
+_INSERT_EVENT = f"INSERT INTO {_EVENTS_INTO} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?){_ON_CONFLICT}"
 # Keep the earliest sighting (webhooks arrive out of order); a userId seen on any row sticks.
 _UPSERT_ENTITY = """
 INSERT INTO entity_first_seen (account, metric, cycle_start_ms, entity, first_ts_ms,
@@ -182,7 +180,6 @@ def insert_delivery(
     return new_ids
 
 
-_MAX_ROWS = 1000  # events per INSERT statement (10 parameters each; SQLite allows 32766)
 Delivery = tuple[str, str, Sequence[Parsed], int]  # (account, provider, events, received at)
 
 
@@ -194,18 +191,17 @@ def insert_group(conn: sqlite3.Connection, group: Sequence[Delivery]) -> list[li
     writer thread: it must win the GIL back from the request threads after each one. An
     unstorable value fails the whole statement: the caller then stores them one by one."""
     flat = [(n, ev) for n, delivery in enumerate(group) for ev in delivery[2]]
-    fresh: dict[tuple[str, str], int] = {}
-    for start in range(0, len(flat), _MAX_ROWS):
-        chunk = flat[start : start + _MAX_ROWS]
-        params: list[object] = []
-        for n, ev in chunk:
-            account, provider, _, received_at_ms = group[n]
-            params += (account, provider, ev.idempotency_key, ev.event_type, ev.session_id)
-            params += (ev.ts_ms, ev.fqn, ev.app_id, received_at_ms, ev.body)
-        values = ", ".join([_EVENT_VALUES] * len(chunk))
-        sql = f"{_INSERT_EVENTS}{values}{_ON_CONFLICT} RETURNING id, account, idempotency_key"
-        for event_id, account, key in conn.execute(sql, params).fetchall():
-            fresh[(account, key)] = int(event_id)
+    events: list[tuple[object, ...]] = []
+    for n, ev in flat:
+        account, provider, _, received_at_ms = group[n]
+        events.append(
+            (account, provider, ev.idempotency_key, ev.event_type, ev.session_id, ev.ts_ms)
+            + (ev.fqn, ev.app_id, received_at_ms, ev.body)
+        )
+    returned = _insert_many(
+        conn, _EVENTS_INTO, events, f"{_ON_CONFLICT} RETURNING id, account, idempotency_key"
+    )
+    fresh = {(account, key): int(event_id) for event_id, account, key in returned}
     new_ids: list[list[int]] = [[] for _ in group]
     tables: dict[tuple[str, tuple[str, ...]], list[tuple[object, ...]]] = {}
     sightings: list[tuple[object, ...]] = []
@@ -237,18 +233,25 @@ def insert_group(conn: sqlite3.Connection, group: Sequence[Delivery]) -> list[li
 _MAX_PARAMETERS = 32_000  # per statement (SQLite allows 32766)
 
 
-def _insert_many(conn: sqlite3.Connection, into: str, rows: Sequence[tuple[object, ...]]) -> None:
-    """INSERT rows with one multi-row VALUES statement per chunk: one step, so the writer
-    gives up the GIL once per statement rather than once per row (as executemany does)."""
+def _insert_many(
+    conn: sqlite3.Connection, into: str, rows: Sequence[tuple[object, ...]], tail: str = ""
+) -> list[Any]:
+    """INSERT rows with one multi-row VALUES statement per chunk of at most
+    `_MAX_PARAMETERS` values (``tail``: a conflict clause, RETURNING); the rows returned.
+    One statement is one step, so the writer gives up the GIL once per statement rather
+    than once per row (as executemany does)."""
     if not rows:
-        return
+        return []
     width = len(rows[0])
     mark = f"({', '.join('?' * width)})"
     per = max(1, _MAX_PARAMETERS // width)
+    returned: list[Any] = []
     for start in range(0, len(rows), per):
         chunk = rows[start : start + per]
         params = [value for row in chunk for value in row]
-        conn.execute(f"INSERT INTO {into} VALUES {', '.join([mark] * len(chunk))}", params)
+        sql = f"INSERT INTO {into} VALUES {', '.join([mark] * len(chunk))}{tail}"
+        returned += conn.execute(sql, params).fetchall()
+    return returned
 
 
 class IngestOps(SqliteBase):
