@@ -36,10 +36,16 @@ def wait_healthy(url: str, proc: subprocess.Popen[bytes]) -> None:
 
 
 def start(
-    kind: str, config: Path, workdir: Path, workers: int, extra: tuple[str, ...] = ()
+    kind: str,
+    config: Path,
+    workdir: Path,
+    workers: int,
+    extra: tuple[str, ...] = (),
+    threads: int = 8,
 ) -> tuple[subprocess.Popen[bytes], str]:
     """Start ``kind`` ("meterwise", "bare" or "no-storage") on a free port; return the
-    process and URL."""
+    process and URL. Meterwise reads its threads per worker from ``config``; bare Flask is
+    given ``threads``, which should match."""
     port = free_port()
     if kind == "meterwise":
         cmd = [
@@ -58,6 +64,7 @@ def start(
         cmd.append(str(workers))
     else:
         cmd = [sys.executable, str(ROOT / "bench" / "bare_app.py"), str(port), str(workers)]
+        cmd.append(str(threads))
     proc = subprocess.Popen(
         cmd,
         cwd=workdir,

@@ -25,8 +25,8 @@ def healthz():
 
 
 class Bare(BaseApplication):
-    def __init__(self, port: int, workers: int) -> None:
-        self.options = gunicorn_options("127.0.0.1", port, workers)
+    def __init__(self, port: int, workers: int, threads: int = 8) -> None:
+        self.options = gunicorn_options("127.0.0.1", port, workers, threads)
         self.options.pop("child_exit")
         super().__init__()
 
@@ -40,4 +40,4 @@ class Bare(BaseApplication):
 
 
 if __name__ == "__main__":
-    Bare(int(sys.argv[1]), int(sys.argv[2])).run()
+    Bare(*(int(a) for a in sys.argv[1:4])).run()

@@ -10,7 +10,7 @@ each, the ratio (target >= 0.7, stretch 0.8) and p50/p99 latency, per setup:
 - ``postgresql-2hosts``: two `meterwise serve` processes on that server, the connections
   spread over both, against two bare Flask processes driven the same way.
 
-    python bench/ingest.py [--seconds 8] [--rounds 3] [--workers 2] [--connections 16]
+    python bench/ingest.py [--seconds 8] [--rounds 3] [--workers 2] [--connections 16] [--threads 8]
                            [--setups sqlite,postgresql,postgresql-2hosts]
                            [--prefill 5000000]   # start sqlite from a database holding that many
                            [--no-scheduler]      # the endpoint alone, nothing folded beside it
@@ -145,9 +145,11 @@ SETUPS = {  # name: (engine, hosts)
 }
 
 
-def write_config(path: Path, storage: str, synchronous: str) -> None:
+def write_config(path: Path, storage: str, synchronous: str, threads: int) -> None:
     extra = f'synchronous = "{synchronous}"' if storage.startswith("path") else ""
     path.write_text(f"""
+[server]
+threads = {threads}
 [storage]
 {storage}
 {extra}
@@ -177,7 +179,7 @@ def stored_count(storage: str, work: Path) -> int:
 def bench_setup(name: str, storage: str, hosts: int, args, driver, work: Path, reqfile: Path):
     """Bare Flask and Meterwise alternately, ``hosts`` processes of each; the ratio."""
     config = work / f"{name}.toml"
-    write_config(config, storage, args.synchronous)
+    write_config(config, storage, args.synchronous, args.threads)
     prefilled = args.prefill if name == "sqlite" else 0
     kinds = ("bare", "meterwise", "no-storage") if args.ceiling else ("bare", "meterwise")
     results: dict[str, list[dict]] = {kind: [] for kind in kinds}
@@ -185,7 +187,9 @@ def bench_setup(name: str, storage: str, hosts: int, args, driver, work: Path, r
     for round_no in range(args.rounds):
         for kind in kinds:
             extra = ("--no-scheduler",) if args.no_scheduler else ()
-            started = [start(kind, config, work, args.workers, extra) for _ in range(hosts)]
+            started = [
+                start(kind, config, work, args.workers, extra, args.threads) for _ in range(hosts)
+            ]
             try:
                 r = driver([u for _, u in started], reqfile, args.seconds, args.connections, offset)
             finally:
@@ -233,6 +237,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument(
+        "--threads", type=int, default=8, help="gthread threads per worker, both servers"
+    )
     parser.add_argument("--synchronous", choices=["normal", "full"], default="normal")
     parser.add_argument("--prefill", type=int, default=0, help="stored deliveries to start with")
     parser.add_argument(
@@ -268,7 +275,7 @@ def main() -> None:
     keys = sides * args.rounds * max(args.connections * PER_CONNECTION, args.seconds * MAX_RPS)
     make_requests(reqfile, hosts * keys + 50_000)  # each host its own block of keys
     print(
-        f"ingest bench: {tool}, {args.workers} gthread workers x 8 threads per host, "
+        f"ingest bench: {tool}, {args.workers} gthread workers x {args.threads} threads per host, "
         f"{args.connections} connections, "
         f"{args.seconds} s x {args.rounds} rounds each, synchronous={args.synchronous}, "
         f"{args.prefill:,} deliveries stored before (sqlite), "
