@@ -79,9 +79,9 @@ def test_confidence_is_low_in_the_first_days_and_rises_with_history():
         "mau", 30, [30] + [0] * 9, [30] * 10, CYCLE, at(10), UTC, 300, None, activity, history
     )
     assert taught.low == 30 and taught.high < f.high
-    # Calibrated on 21 kinds of traffic, a cycle with history at day 10 still leaves room for
-    # a late crowd (a department rolled out, a cohort); two weeks in, history makes it sure
-    # sooner than a first cycle does.
+    # Two weeks of the same quiet team make the band narrow with or without history: on the
+    # 31 kinds of traffic it is calibrated on, a first cycle that quiet by day 14 rarely
+    # brings a crowd later (the first-cycle table's share of the forecast, b, is 0.21 there).
     days = 14
     taught, first = (
         forecast_distinct(
@@ -89,8 +89,8 @@ def test_confidence_is_low_in_the_first_days_and_rises_with_history():
         )
         for extra in ((None, activity, history), ())
     )
-    assert taught.high < first.high
-    assert taught.confidence != "low" and first.confidence == "low"
+    assert taught.low == first.low == 30 and max(taught.high, first.high) < f.high
+    assert taught.confidence != "low" and first.confidence != "low"
 
 
 def test_the_band_is_the_calibrated_band_of_the_fit(monkeypatch):
