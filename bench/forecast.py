@@ -58,6 +58,19 @@ def _job(args: tuple[str, int, int, float]) -> Run:
     return run(model, seed, history, margin)
 
 
+def run_all(names: list[str], seeds: int, jobs: int) -> list[Run]:
+    """Every named model, ``seeds`` seeds, a first cycle and a cycle with 1-3 cycles of
+    history each; the allowance's margin by seed."""
+    args = [
+        (name, seed, history, MARGINS[seed % len(MARGINS)])
+        for name in names
+        for seed in range(seeds)
+        for history in (0, 1 + seed % 3)
+    ]
+    with ProcessPoolExecutor(jobs) as pool:
+        return list(pool.map(_job, args, chunksize=4))
+
+
 def _crossing_day(r: Run) -> int | None:
     return next((p.day for p in r.passes if p.used > r.allowance), None)
 
@@ -137,14 +150,7 @@ def main() -> None:
         if (not args.models or m.name in args.models.split(","))
         and args.half in ("both", halves[m.name])
     ]
-    jobs = [
-        (name, seed, history, MARGINS[seed % len(MARGINS)])
-        for name in names
-        for seed in range(args.seeds)
-        for history in (0, 1 + seed % 3)
-    ]
-    with ProcessPoolExecutor(args.jobs) as pool:
-        runs = list(pool.map(_job, jobs))
+    runs = run_all(names, args.seeds, args.jobs)
     print(
         f"forecast bench: {len(names)} models x {args.seeds} seeds x (first cycle, 1-3 cycles "
         "of history), through storage and compute_report; absolute % error of the "
