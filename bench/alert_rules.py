@@ -4,11 +4,12 @@ crossing read as a probability, false alarms beside missed warnings.
 Every model of the tune, spent and calibration roles of `traffic.split()` (never the
 held-out half) is run as `bench/forecast.py` runs it (8 seeds, a first cycle and a cycle
 with history each, through storage and `compute_report`). Each day's forecast is then read
-again under other rules, a pure step: the rule of `alerts.crossing_confidence` is rebuilt
-from the stored figures and must give the bench's own warnings exactly (the mismatches are
-printed), and the alternative warns when a crossing is projected and its probability,
-from the calibrated low side taken as a normal's, is at least a threshold (after a week;
-before it, as today, the forecast's own confidence).
+again under other rules, a pure step: today's rule (`alerts.low_side_confidence` after a
+week, the forecast's own confidence before) is applied to the stored figures and must give
+the bench's own warnings exactly (the mismatches are printed), and the alternative warns
+when a crossing is projected and its probability, from the calibrated low side taken as a
+normal's, is at least a threshold (after a week; before it, as today, the forecast's own
+confidence).
 
     python bench/alert_rules.py [--seeds 8] [--jobs 2]
 """
@@ -25,8 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench._forecast_runs import Pass, Run  # noqa: E402
 from bench.forecast import run_all  # noqa: E402
-from meterwise.reconciler.alerts import Z_LIKELY  # noqa: E402
-from meterwise.reconciler.forecast import reach_confidence  # noqa: E402
+from meterwise.reconciler.alerts import low_side_confidence  # noqa: E402
 from meterwise.reconciler.forecast_fit import Z80  # noqa: E402
 from meterwise.reconciler.traffic import EVERY, split  # noqa: E402
 
@@ -41,12 +41,7 @@ def today(p: Pass, allowance: int) -> bool:
         return False
     if p.day < 7:
         return RANK[p.confidence] >= 1
-    if p.low > allowance:
-        return True
-    own = reach_confidence((p.value - p.low) / max(p.value, 1.0))
-    sd = (p.value - p.low) / Z80
-    likely = sd > 0 and p.value - allowance >= Z_LIKELY * sd
-    return own != "low" or likely
+    return RANK[low_side_confidence(p.value, p.low, allowance)] >= 1
 
 
 def chance(p: Pass, allowance: int) -> float:

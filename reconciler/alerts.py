@@ -59,13 +59,18 @@ def crossing_confidence(m: MetricReport, cycle: BillingCycle, as_of: datetime) -
         return "low"
     if m.allowance is None or as_of - cycle.start < WEEK:
         return f.confidence
-    if f.low > m.allowance:
+    return low_side_confidence(float(f.value), float(f.low), float(m.allowance))
+
+
+def low_side_confidence(value: float, low: float, allowance: float) -> str:
+    """A projected crossing's confidence after a week, from the forecast and its band's low
+    end alone: a crossing is a false alarm when the cycle ends below the line, which the
+    band's high end (a first cycle's allows for a jump) says nothing about."""
+    if low > allowance:
         return "high"
-    # The low side's reach alone: a crossing is a false alarm when the cycle ends below the
-    # line, which the band's high end (a first cycle's allows for a jump) says nothing about.
-    own = reach_confidence(float(f.value - f.low) / max(float(f.value), 1.0))
-    sd = float(f.value - f.low) / Z80
-    likely = sd > 0 and float(f.value) - m.allowance >= Z_LIKELY * sd
+    own = reach_confidence((value - low) / max(value, 1.0))
+    sd = (value - low) / Z80
+    likely = sd > 0 and value - allowance >= Z_LIKELY * sd
     return "medium" if likely and own == "low" else own
 
 
