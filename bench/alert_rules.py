@@ -26,40 +26,48 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench._forecast_runs import Pass, Run  # noqa: E402
 from bench.forecast import run_all  # noqa: E402
-from meterwise.reconciler.alerts import low_side_confidence  # noqa: E402
+from meterwise.reconciler.alerts import (  # noqa: E402
+    CONFIDENCE_RANK,
+    WEEK,
+    low_side_confidence,
+)
 from meterwise.reconciler.forecast_fit import Z80  # noqa: E402
 from meterwise.reconciler.traffic import EVERY, split  # noqa: E402
 
-RANK = {"low": 0, "medium": 1, "high": 2}
 TUNABLE = ("tune", "spent", "calibration")
+MEDIUM = CONFIDENCE_RANK["medium"]  # the default `forecast_min_confidence`
 Rule = Callable[[Pass, int], bool]
 
 
-def today(p: Pass, allowance: int) -> bool:
-    """`alerts.forecast_warns` at "medium", from a day's stored figures."""
-    if not p.projects:
-        return False
-    if p.day < 7:
-        return RANK[p.confidence] >= 1
-    return RANK[low_side_confidence(p.value, p.low, allowance)] >= 1
+def rule_with(after_week: Rule) -> Rule:
+    """A forecast rule as `alerts.forecast_warns` has it: a projected crossing, read before
+    a whole week at the forecast's own confidence and after it by ``after_week``."""
+
+    def rule(p: Pass, allowance: int) -> bool:
+        if not p.projects:
+            return False
+        if p.day < WEEK.days:
+            return CONFIDENCE_RANK[p.confidence] >= MEDIUM
+        return after_week(p, allowance)
+
+    return rule
 
 
 def chance(p: Pass, allowance: int) -> float:
+    """The crossing's probability, the calibrated low side taken as a normal's."""
     sd = (p.value - p.low) / Z80
     if sd <= 0:
         return 1.0 if p.value > allowance else 0.0
     return NormalDist().cdf((p.value - allowance) / sd)
 
 
-def at_least(threshold: float) -> Rule:
-    def rule(p: Pass, allowance: int) -> bool:
-        if not p.projects:
-            return False
-        if p.day < 7:
-            return RANK[p.confidence] >= 1
-        return chance(p, allowance) >= threshold
+today = rule_with(
+    lambda p, allowance: CONFIDENCE_RANK[low_side_confidence(p.value, p.low, allowance)] >= MEDIUM
+)
 
-    return rule
+
+def at_least(threshold: float) -> Rule:
+    return rule_with(lambda p, allowance: chance(p, allowance) >= threshold)
 
 
 def score(rule: Rule, runs: list[Run]) -> str:
@@ -82,7 +90,7 @@ def main() -> None:
     runs = run_all(names, args.seeds, args.jobs)
     mismatches = sum(today(p, r.allowance) != p.warns for r in runs for p in r.passes)
     print(f"alert rules: {len(names)} models x {args.seeds} seeds x (first cycle, history)")
-    print(f"today's rule rebuilt from the stored figures: {mismatches} mismatches")
+    print(f"today's rule vs the bench's own warnings: {mismatches} mismatches")
     groups = {
         f"{which} ({'tune+spent' if half == 'tune' else 'calibration'})": [
             r

@@ -146,9 +146,7 @@ def split() -> dict[str, str]:
     halves = {name: "tune" if i % 2 == 0 else "spent" for i, name in enumerate(ranked)}
     return (
         halves
-        | {m.name: "calibration" for m in SECOND}
-        | {m.name: "calibration" for m in THIRD}
-        | {m.name: "calibration" for m in FOURTH}
+        | {m.name: "calibration" for m in SECOND + THIRD + FOURTH}
         | {m.name: "held-out" for m in FIFTH}
     )
 
