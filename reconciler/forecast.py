@@ -19,6 +19,8 @@ from datetime import datetime, timedelta, tzinfo
 from decimal import Decimal
 from functools import lru_cache
 
+import numpy as np
+
 from meterwise.reconciler.forecast_calibration import FIRST, HISTORY, SUMMED, calibrated
 from meterwise.reconciler.forecast_fit import fit_rate, spikes
 from meterwise.reconciler.forecast_history import combine, from_history, scaled
@@ -35,19 +37,36 @@ def linear_forecast(used: float, cycle: BillingCycle, as_of: datetime) -> float:
     return used / elapsed if elapsed > 0 else used
 
 
+def _end_trend(points: Sequence[tuple[int, float]], at: Sequence[int]) -> list[float]:
+    """The straight line (least squares) through a few (day, trend) points, read at ``at``."""
+    if len(points) < 2:
+        return [points[0][1]] * len(at)
+    slope, level = np.polyfit([p[0] for p in points], [p[1] for p in points], 1)
+    return [float(level + slope * i) for i in at]
+
+
 def _detrended(days: Sequence[float], detrend: bool = True) -> list[float]:
-    """Each day's activity over the series' straight-line trend (least squares), so that a
-    weekday seen late in a growing series does not pass for a busy weekday. Under a week
-    the trend cannot be told from the weekday shape: the series' mean stands for it."""
+    """Each day's activity over the series' trend, so that a weekday seen late in a growing
+    series does not pass for a busy weekday: the ratio to a centred 7-day moving average
+    (classical decomposition: a whole week in the window, the weekly shape cancels out),
+    the trend at the ends continued on the line through the nearest three averages. A
+    straight line over a curving series (users piling up, then levelling) would read the
+    curve as weekdays. Under two whole windows (9 days) the line is over all the days, and
+    under a week the trend cannot be told from the weekday shape: the mean stands for it."""
     n = len(days)
     mean = sum(days) / n if n else 0.0
     if n < 7 or mean <= 0 or not detrend:
         return [d / mean if mean > 0 else 1.0 for d in days]
-    t_mean = (n - 1) / 2
-    slope = sum((i - t_mean) * (d - mean) for i, d in enumerate(days)) / sum(
-        (i - t_mean) ** 2 for i in range(n)
-    )
-    return [d / max(mean + slope * (i - t_mean), 0.1 * mean) for i, d in enumerate(days)]
+    if n < 9:
+        trend = _end_trend(list(enumerate(days)), range(n))
+    else:
+        averages = [(i, sum(days[i - 3 : i + 4]) / 7) for i in range(3, n - 3)]
+        trend = (
+            _end_trend(averages[:3], range(3))
+            + [m for _, m in averages]
+            + _end_trend(averages[-3:], range(n - 3, n))
+        )
+    return [d / max(t, 0.1 * mean) for d, t in zip(days, trend, strict=True)]
 
 
 def _weekday_factors(
@@ -59,8 +78,10 @@ def _weekday_factors(
     (``detrend=False``; its fit has a tight growth prior, and the shape carries the trend).
 
     One busy day is not a weekly pattern: a weekday seen once counts at most 1.3 times the
-    trend, seen twice at the lower of its two days, seen more at its median. A quiet weekday
-    counts as quiet at once (under-projecting a quiet day costs little)."""
+    trend, seen twice at the one of its two days nearer the trend (one quiet Monday at the
+    start of a ramp is no quiet Monday; two are; against the mean, the lower one), seen more
+    at its median. A quiet weekday
+    seen once counts as quiet at once: an office's weekend must not read as saturation."""
     ratios: list[tuple[float, int]] = []
     for days, weekdays in series:
         ratios += zip(_detrended(days, detrend), weekdays, strict=True)
@@ -73,7 +94,9 @@ def _weekday_factors(
             factors.append(1.0)
         elif len(seen) == 1:
             factors.append(min(seen[0], 1.3))
-        elif len(seen) == 2:
+        elif len(seen) == 2 and detrend:  # as strong a pattern as the weaker day shows
+            factors.append(min(seen, key=lambda r: abs(math.log(max(r, 1e-3)))))
+        elif len(seen) == 2:  # against the mean there is no trend to be nearer to
             factors.append(seen[0])
         else:
             factors.append(seen[len(seen) // 2])

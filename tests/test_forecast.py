@@ -267,3 +267,18 @@ def test_history_is_compared_in_activity_time_not_calendar_days():
     # The past cycle had 20 after its first 2 weekdays and ended at 220: 20 -> 220.
     assert 200 <= total <= 240, total
     assert spread < 0.5
+
+
+def test_a_ramp_of_sightings_is_not_read_as_a_quiet_weekday():
+    # 76 new people a day, every day; sightings pile up and level off as they come back.
+    # A straight-line trend read the ramp's first Monday as a quiet Monday, the next
+    # Monday's 76 newcomers as a rising rate, and projected 2,914 (the truth: 2,280).
+    new = [76] * 10
+    activity = [76.0, 82, 89, 99, 103, 112, 107, 116, 115, 114]
+    f = forecast_distinct("mau", 760, new, activity, CYCLE, at(10), UTC, None)
+    assert abs(float(f.value) - 2280) <= 0.05 * 2280, f
+    # An office's weekend is still a quiet weekend the first time it is seen.
+    team = [60, 20, 8, 4, 2, 0, 0, 1, 0, 1]
+    office = [60.0, 58, 59, 61, 57, 2, 1, 60, 59, 58]
+    g = forecast_distinct("mau", 96, team, office, CYCLE, at(10), UTC, None)
+    assert 96 <= g.value <= 110, g
