@@ -79,8 +79,8 @@ def _weekday_factors(
 
     One busy day is not a weekly pattern: a weekday seen once counts at most 1.3 times the
     trend, seen twice at the one of its two days nearer the trend (one quiet Monday at the
-    start of a ramp is no quiet Monday; two are; against the mean, the lower one), seen more
-    at its median. A quiet weekday
+    start of a ramp is no quiet Monday; two are; a silent day beside a burst of 7 times the
+    trend is the nearer; against the mean, the lower one), seen more at its median. A quiet weekday
     seen once counts as quiet at once: an office's weekend must not read as saturation."""
     ratios: list[tuple[float, int]] = []
     for days, weekdays in series:
@@ -95,7 +95,7 @@ def _weekday_factors(
         elif len(seen) == 1:
             factors.append(min(seen[0], 1.3))
         elif len(seen) == 2 and detrend:  # as strong a pattern as the weaker day shows
-            factors.append(min(seen, key=lambda r: abs(math.log(max(r, 1e-3)))))
+            factors.append(min(seen, key=lambda r: abs(r - 1.0)))
         elif len(seen) == 2:  # against the mean there is no trend to be nearer to
             factors.append(seen[0])
         else:
