@@ -38,9 +38,7 @@ def linear_forecast(used: float, cycle: BillingCycle, as_of: datetime) -> float:
 
 
 def _end_trend(points: Sequence[tuple[int, float]], at: Sequence[int]) -> list[float]:
-    """The straight line (least squares) through a few (day, trend) points, read at ``at``."""
-    if len(points) < 2:
-        return [points[0][1]] * len(at)
+    """The straight line (least squares) through (day, trend) points, read at ``at``."""
     slope, level = np.polyfit([p[0] for p in points], [p[1] for p in points], 1)
     return [float(level + slope * i) for i in at]
 
@@ -51,7 +49,7 @@ def _detrended(days: Sequence[float], detrend: bool = True) -> list[float]:
     (classical decomposition: a whole week in the window, the weekly shape cancels out),
     the trend at the ends continued on the line through the nearest three averages. A
     straight line over a curving series (users piling up, then levelling) would read the
-    curve as weekdays. Under two whole windows (9 days) the line is over all the days, and
+    curve as weekdays. Under three whole windows (9 days) the line is over all the days, and
     under a week the trend cannot be told from the weekday shape: the mean stands for it."""
     n = len(days)
     mean = sum(days) / n if n else 0.0
