@@ -19,9 +19,12 @@ session; judged once before and after that session's change, its failures named,
 the calibration set in the eighth. The fifth set (`FIFTH`, `traffic_fifth.py`) was the
 held-out half of the eighth session; judged before and after that session's changes, its
 failures named, it joined the calibration set in the tenth. The sixth set (`SIXTH`,
-`traffic_sixth.py`) is the held-out half: written and committed before any tuning against
-it. A held-out model is never moved into the tuned half; when the sixth set is spent in
-turn, a seventh set comes first, and the README says so.
+`traffic_sixth.py`) was the held-out half of the tenth session; judged before and after
+that session's changes, its failures named, it joined the calibration set in the
+eleventh. The seventh set (`SEVENTH`, `traffic_seventh.py`) is the held-out half: written
+and committed before any tuning against it. A held-out model is never moved into the tuned
+half; when the seventh set is spent in turn, an eighth set comes first, and the README says
+so.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ from meterwise.reconciler import traffic_fifth as t5
 from meterwise.reconciler import traffic_fourth as t4
 from meterwise.reconciler import traffic_models as tm
 from meterwise.reconciler import traffic_second as ts
+from meterwise.reconciler import traffic_seventh as t7
 from meterwise.reconciler import traffic_sixth as t6
 from meterwise.reconciler import traffic_third as t3
 from meterwise.reconciler.traffic_models import Day
@@ -131,7 +135,7 @@ FIFTH: tuple[TrafficModel, ...] = (
     TrafficModel("release returns", t5.release_returns, "events", "calendar month, weekly pull"),
 )
 
-# The sixth set (`traffic_sixth.py`), fixed before any tuning against it: all held out.
+# The sixth set (`traffic_sixth.py`): held out in the tenth session, calibration since.
 SIXTH: tuple[TrafficModel, ...] = (
     TrafficModel("monthly all-hands", t6.monthly_all_hands, "jaas", "closed, monthly crowd"),
     TrafficModel("waitlist waves", t6.waitlist_waves, "jaas", "growing weekly waves"),
@@ -145,9 +149,25 @@ SIXTH: tuple[TrafficModel, ...] = (
     TrafficModel("store feature", t6.store_feature, "cometchat", "CometChat, install burst"),
 )
 
+# The seventh set (`traffic_seventh.py`), fixed before any tuning against it: all held out.
+SEVENTH: tuple[TrafficModel, ...] = (
+    TrafficModel("alternating teams", t7.alternating_teams, "jaas", "closed, fortnightly"),
+    TrafficModel("monthly check-ins", t7.monthly_check_ins, "jaas", "closed, once a cycle"),
+    TrafficModel("tiny team", t7.tiny_team, "jaas", "closed, a handful"),
+    TrafficModel("holiday shopping", t7.holiday_shopping, "events", "calendar month, climb"),
+    TrafficModel("random-walk sign-ups", t7.random_walk_signups, "jaas", "wandering arrivals"),
+    TrafficModel(
+        "power-law retention", t7.power_law_retention, "cometchat", "CometChat, long tail"
+    ),
+    TrafficModel("marketplace chat", t7.marketplace_chat, "cometchat", "CometChat, two sides"),
+    TrafficModel("device fleet", t7.device_fleet, "events", "calendar month, batches"),
+    TrafficModel("gym members", t7.gym_members, "jaas", "closed, unequal rates"),
+    TrafficModel("term start", t7.term_start, "jaas", "closed, holiday then term"),
+)
+
 # Each role's sets, named once: moving a set to the calibration role is one line here.
-CALIBRATION: tuple[TrafficModel, ...] = SECOND + THIRD + FOURTH + FIFTH
-HELD_OUT: tuple[TrafficModel, ...] = SIXTH
+CALIBRATION: tuple[TrafficModel, ...] = SECOND + THIRD + FOURTH + FIFTH + SIXTH
+HELD_OUT: tuple[TrafficModel, ...] = SEVENTH
 EVERY: tuple[TrafficModel, ...] = SUITE + CALIBRATION + HELD_OUT
 MODELS: dict[str, Model] = {m.name: m.generate for m in EVERY}
 
@@ -161,8 +181,9 @@ def split() -> dict[str, str]:
     The first set alternates by the rule in the module docstring: "tune", and "spent" (its
     held-out half until 2026-12-02: evaluated for four sessions, its failures known, so it
     no longer tests anything and may be tuned on). The second set (the fifth session's
-    held-out set), the third (the sixth session's), the fourth (the seventh's) and the
-    fifth (the eighth's) are "calibration" as a whole; the sixth set is all "held-out"."""
+    held-out set), the third (the sixth session's), the fourth (the seventh's), the fifth
+    (the eighth's) and the sixth (the tenth's) are "calibration" as a whole; the seventh set
+    is all "held-out"."""
     ranked = sorted(m.name for m in SUITE)
     halves = {name: "tune" if i % 2 == 0 else "spent" for i, name in enumerate(ranked)}
     return (
