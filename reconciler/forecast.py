@@ -19,11 +19,10 @@ from datetime import datetime, timedelta, tzinfo
 from decimal import Decimal
 from functools import lru_cache
 
-import numpy as np
-
 from meterwise.reconciler.forecast_calibration import FIRST, HISTORY, SUMMED, calibrated
 from meterwise.reconciler.forecast_fit import fit_rate, spikes
 from meterwise.reconciler.forecast_history import combine, from_history, scaled
+from meterwise.reconciler.forecast_shape import moving_trend
 from meterwise.reconciler.models import BillingCycle, Forecast
 
 DAY = timedelta(days=1)
@@ -37,34 +36,17 @@ def linear_forecast(used: float, cycle: BillingCycle, as_of: datetime) -> float:
     return used / elapsed if elapsed > 0 else used
 
 
-def _end_trend(points: Sequence[tuple[int, float]], at: Sequence[int]) -> list[float]:
-    """The straight line (least squares) through (day, trend) points, read at ``at``."""
-    slope, level = np.polyfit([p[0] for p in points], [p[1] for p in points], 1)
-    return [float(level + slope * i) for i in at]
-
-
 def _detrended(days: Sequence[float], detrend: bool = True) -> list[float]:
-    """Each day's activity over the series' trend, so that a weekday seen late in a growing
-    series does not pass for a busy weekday: the ratio to a centred 7-day moving average
-    (classical decomposition: a whole week in the window, the weekly shape cancels out),
-    the trend at the ends continued on the line through the nearest three averages. A
-    straight line over a curving series (users piling up, then levelling) would read the
-    curve as weekdays. Under three whole windows (9 days) the line is over all the days, and
-    under a week the trend cannot be told from the weekday shape: the mean stands for it."""
+    """Each day's activity over the series' trend (`forecast_shape.moving_trend`), so that a
+    weekday seen late in a growing series does not pass for a busy weekday; a straight line
+    over a curving series (users piling up, then levelling) would read the curve as
+    weekdays. Without ``detrend``, over the mean."""
     n = len(days)
     mean = sum(days) / n if n else 0.0
     if n < 7 or mean <= 0 or not detrend:
         return [d / mean if mean > 0 else 1.0 for d in days]
-    if n < 9:
-        trend = _end_trend(list(enumerate(days)), range(n))
-    else:
-        averages = [(i, sum(days[i - 3 : i + 4]) / 7) for i in range(3, n - 3)]
-        trend = (
-            _end_trend(averages[:3], range(3))
-            + [m for _, m in averages]
-            + _end_trend(averages[-3:], range(n - 3, n))
-        )
-    return [d / max(t, 0.1 * mean) for d, t in zip(days, trend, strict=True)]
+    trend = moving_trend(days)
+    return [d / max(float(t), 0.1 * mean) for d, t in zip(days, trend, strict=True)]
 
 
 def _weekday_factors(
@@ -207,7 +189,9 @@ def forecast_distinct(
         new = [float(n) for n in new_per_day[:full]]
         weights = [factors[w] for w in weekdays]
         again = _recurring_spikes(new, weekdays, factors, history_new)
-        fit = fit_rate(new, weights, slices, recurring=[w in again for w in weekdays])
+        ahead = [wd for _, wd in future_days]
+        recurring = [w in again for w in weekdays]
+        fit = fit_rate(new, weights, slices, recurring=recurring, weekdays=(weekdays, ahead))
         value, low, high = used + fit.future, used + fit.low, used + fit.high
         method = f"new-entity rate fit ({fit.kind})"
         start_weekday = cycle.start.astimezone(tz).weekday()

@@ -4,12 +4,14 @@ so far, and the spread of what is still to come. Pure: numpy, no storage, no clo
 The rate on day t is ``w_t * (c * exp(g t) + A * exp(-k t))``: ``w_t`` is the weekday's
 share of activity, ``A exp(-k t)`` the discovery of a population that is all there is (a
 team is all new on day 1, then ever fewer), and ``c exp(g t)`` the stream of entities that
-keep coming (guests, sign-ups), growing (g > 0) or fading (g < 0). Summed quantities use the
-stream part only. Every (g, k) of a grid is fitted at once with numpy (c and A by
-Poisson-weighted least squares), and the grid points are weighed by their quasi-likelihood
-and weak priors on g and k: a grid posterior, cheap enough for every report. The band is
-the 10th and 90th percentile of what is still to come under that posterior, with the doubt
-about c and A and the measured over-dispersion of the days.
+keep coming (guests, sign-ups), growing (g > 0) or fading (g < 0). Where the stream brings
+most of the newcomers, it may keep its own weekday shape instead of ``w_t`` (sign-ups that
+come at weekends, to users who meet on weekdays), if that earns its parameters. Summed
+quantities use the stream part only. Every (g, k) of a grid is fitted at once with numpy
+(c and A by Poisson-weighted least squares), and the grid points are weighed by their
+quasi-likelihood and weak priors on g and k: a grid posterior, cheap enough for every
+report. The band is the 10th and 90th percentile of what is still to come under that
+posterior, with the doubt about c and A and the measured over-dispersion of the days.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from meterwise.reconciler.forecast_shape import stream_shape
+
 Z80 = 1.2815515655446004  # a normal's 90th percentile: the band holds 80%
 DRAWS = 400
 G_SD = 0.06  # prior on the stream's daily growth: a few % a day needs evidence
@@ -26,6 +30,8 @@ G_SD_SUM = 0.01  # minutes: a level, unless the days insist (the linear beat 0.0
 K_MEAN, K_SD = math.log(0.7), 1.5  # prior on the discovery decay (log of per-day rate)
 BAND_SCALE = 1.0  # the posterior's 10-90% spread as it is (0.6 covered 47% on the tuned half)
 DISCREPANCY = 0.15  # no model is the traffic: this share of what is to come, as doubt
+STREAM_GAIN = 1.0  # log-likelihood gain per weekday the stream's own shape must bring
+STREAM_SHARE = 0.5  # the stream's own weekday shape where it brings this share of newcomers
 SPIKE = 5.0  # a day above this many times the usual rate (plus 5) is capped for the fit
 
 
@@ -103,17 +109,60 @@ def spikes(y: list[float], w: list[float]) -> list[bool]:
     return [bool(x) for x in yv > _spike_limit(yv, wv)]
 
 
+def _own_shape(
+    y: np.ndarray,
+    w: np.ndarray,
+    growth: np.ndarray,
+    x2: np.ndarray,
+    plain: tuple[np.ndarray, ...],
+    weekdays: list[int],
+) -> tuple[np.ndarray, tuple[np.ndarray, ...]] | None:
+    """The stream's own weekday shape, and the fit (x1, c, a, mu) under it, or None.
+
+    Tried where a week has been seen and the stream brings at least ``STREAM_SHARE`` of
+    the last week's fitted newcomers (a team being discovered follows its activity);
+    refined up to three times (the discovery is refitted under each shape); kept only if it
+    earns its parameters: a likelihood-ratio test of ``STREAM_GAIN`` per extra weekday,
+    the dispersion measured under the shape, so noise in a handful of newcomers does not."""
+    x1, c, a, mu = plain
+    if len(y) < 7:
+        return None
+    days, ll0 = np.asarray(weekdays), float(_loglik(y, mu).max())
+    shape, ll = None, ll0
+    for _ in range(3):
+        best = np.unravel_index(np.argmax(_loglik(y, mu)), c.shape)
+        recent = slice(len(y) - 7, None)
+        share = float((c[best] * x1[best])[recent].sum()) / max(float(mu[best][recent].sum()), 1e-9)
+        if share < STREAM_SHARE:
+            break
+        trial = stream_shape(y, a[best] * x2[best], w, weekdays)
+        x1t = growth * np.maximum(trial[days], 0.02)
+        ct, at, mut = _solve(y, x1t, x2)
+        llt = float(_loglik(y, mut).max())
+        if llt <= ll:
+            break
+        shape, ll, (x1, c, a, mu) = trial, llt, (x1t, ct, at, mut)
+    if shape is None:
+        return None
+    extra = len(set(weekdays)) - 1
+    top = np.unravel_index(np.argmax(_loglik(y, mu)), c.shape)
+    scale = max(1.0, float(np.sum((y - mu[top]) ** 2 / mu[top])) / max(1, len(y) - 4 - extra))
+    return (shape, (x1, c, a, mu)) if (ll - ll0) / scale > STREAM_GAIN * extra else None
+
+
 def fit_rate(
     y: list[float],
     w: list[float],
     future: list[tuple[float, float, float]],
     discovery: bool = True,
     recurring: list[bool] | None = None,
+    weekdays: tuple[list[int], list[int]] | None = None,
 ) -> Fit:
     """Fit the rate to the days so far (``y`` per day, ``w`` their weekday weights) and
     project it over ``future`` slices (day index, fraction of the day, weekday weight).
     A one-off spike is capped; a day marked ``recurring`` (its weekday has spiked before:
-    a weekly webinar) is kept as it is.
+    a weekly webinar) is kept as it is. ``weekdays`` (of the days seen and of the slices
+    ahead) lets the stream keep its own weekday shape (`_own_shape`).
 
     Every (g, k) of a grid is fitted at once (its c and A by weighted least squares); the
     grid points are weighed by their likelihood (scaled by the measured over-dispersion)
@@ -129,6 +178,13 @@ def fit_rate(
     c, a, mu = _solve(yv, x1, x2)
     ll = _loglik(yv, mu)
     best = np.unravel_index(np.argmax(ll), ll.shape)
+    shape = None  # the stream's own weekday weights, where they earn their place
+    if weekdays is not None and x2 is not None:
+        own = _own_shape(yv, wv, np.exp(g[..., None] * t), x2, (x1, c, a, mu), weekdays[0])
+        if own is not None:
+            shape, (x1, c, a, mu) = own
+            ll = _loglik(yv, mu)
+            best = np.unravel_index(np.argmax(ll), ll.shape)
     params = 2 + (2 if discovery else 0)
     resid = (yv - mu[best]) ** 2 / mu[best]
     dispersion = max(1.0, float(np.sum(resid)) / max(1, len(y) - params))
@@ -140,7 +196,10 @@ def fit_rate(
     weight /= weight.sum()
     ft = np.array([f[0] for f in future], dtype=float)
     fw = np.array([f[1] * max(f[2], 0.0) for f in future], dtype=float)
-    f1 = fw * np.exp(g[..., None] * ft)  # (G, K, F)
+    fws = fw  # the stream's weights ahead: the activity's, or the stream's own
+    if shape is not None and weekdays is not None:
+        fws = np.array([f[1] for f in future]) * shape[np.asarray(weekdays[1], dtype=int)]
+    f1 = fws * np.exp(g[..., None] * ft)  # (G, K, F)
     f2 = fw * np.exp(-k[..., None] * ft) if discovery else np.zeros_like(f1)
     stream, found = c[..., None] * f1, a[..., None] * f2
     totals = (stream + found).sum(-1)
