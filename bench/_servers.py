@@ -78,6 +78,22 @@ def start(
     return proc, url
 
 
+def session_cpu_s(session: int) -> float:
+    """CPU seconds (user + system) used so far by the live processes of a session: a
+    server's master, its workers and its children (each server starts a session)."""
+    total = 0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:  # exited meanwhile
+            continue
+        if int(fields[3]) == session:  # field 6 of stat, counted after the command name
+            total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15)
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 def stop(proc: subprocess.Popen[bytes]) -> None:
     os.killpg(proc.pid, signal.SIGTERM)
     proc.wait(30)

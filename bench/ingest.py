@@ -3,7 +3,9 @@
 Both run under the same gunicorn settings and are driven alternately with the same kind of
 pre-signed USAGE deliveries (unique idempotency keys, so every one of ours is a real insert).
 Uses wrk when installed, else a Python multi-process load generator. Prints requests/s for
-each, the ratio (target >= 0.7, stretch 0.8) and p50/p99 latency, per setup:
+each, the ratio (target >= 0.7, stretch 0.8), p50/p99 latency and the servers' CPU per
+request (user + system of every process of each server: master, workers, scheduler child),
+per setup:
 
 - ``sqlite``: one host on a SQLite file;
 - ``postgresql``: one host on a PostgreSQL server this bench starts (loopback, fsync on);
@@ -34,7 +36,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench._servers import start, stop  # noqa: E402
+from bench._servers import session_cpu_s, start, stop  # noqa: E402
 from bench.ingest_profile import prefill  # noqa: E402
 from meterwise.receiver.testing import envelope, signed  # noqa: E402
 
@@ -191,17 +193,21 @@ def bench_setup(name: str, storage: str, hosts: int, args, driver, work: Path, r
                 start(kind, config, work, args.workers, extra, args.threads) for _ in range(hosts)
             ]
             try:
+                cpu = sum(session_cpu_s(proc.pid) for proc, _ in started)
                 r = driver([u for _, u in started], reqfile, args.seconds, args.connections, offset)
+                cpu = sum(session_cpu_s(proc.pid) for proc, _ in started) - cpu
             finally:
                 for proc, _ in started:
                     stop(proc)
             # fresh keys for every run: wrk threads and Python connections take disjoint blocks
             offset += max(r["requests"] + 1000, args.connections * PER_CONNECTION)
             r["rps"] = r["requests"] / r["seconds"]
+            r["cpu_us"] = cpu / max(r["requests"], 1) * 1e6  # the servers' CPU per request
             results[kind].append(r)
             print(
                 f"  {name} round {round_no + 1} {kind:10s} {r['rps']:8.0f} req/s"
                 f"  p50 {r['p50_ms']:.2f} ms  p99 {r['p99_ms']:.2f} ms"
+                f"  server CPU {r['cpu_us']:.0f} us/request"
                 f"  errors {r['errors']} non-2xx {r['non2xx']}"
             )
     acked = sum(r["requests"] - r["non2xx"] for r in results["meterwise"])
@@ -224,9 +230,10 @@ def bench_setup(name: str, storage: str, hosts: int, args, driver, work: Path, r
     for kind in kinds:
         p50 = statistics.median(r["p50_ms"] for r in results[kind])
         p99 = statistics.median(r["p99_ms"] for r in results[kind])
+        cpu_us = statistics.median(r["cpu_us"] for r in results[kind])
         print(
             f"  {name} {kind:10s} median {summary[kind]:8.0f} req/s"
-            f"  p50 {p50:.2f} ms  p99 {p99:.2f} ms"
+            f"  p50 {p50:.2f} ms  p99 {p99:.2f} ms  server CPU {cpu_us:.0f} us/request"
         )
     return ratio
 
