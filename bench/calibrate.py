@@ -1,6 +1,6 @@
 """Calibrate the forecast band on the calibration set, and write `reconciler/forecast_bands.py`.
 
-Every model of the calibration role of `traffic.split()` (the second to sixth sets; never
+Every model of the calibration role of `traffic.split()` (the second to seventh sets; never
 the held-out half) is run as `bench/forecast.py` runs it: delivered day by day through its
 provider's parser into a real SQLite file, folded, and reported by `compute_report`, with
 the band left as the forecaster gives it. For each day of the cycle, (final, forecast, low,

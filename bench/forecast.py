@@ -6,8 +6,8 @@ the evaluated cycle: (a) the account's first cycle, (b) a cycle after one to thr
 of history. Several seeds per model; the allowance is the final count times a margin that
 varies with the seed (some runs cross, some end well under). Prints, per model and for the
 tuned half, the spent half (the first set's former held-out half), the calibration set
-(the second to sixth sets: the band is calibrated on them, `bench/calibrate.py`)
-and the held-out half (the seventh set), by the fixed split of `traffic.split()`:
+(the second to seventh sets: the band is calibrated on them, `bench/calibrate.py`)
+and the held-out half (the eighth set), by the fixed split of `traffic.split()`:
 
 - median absolute % error at days 3, 5, 10, 15, 20 (ours / the linear run-rate);
 - p90 error and band coverage (share of runs whose final count fell inside the 80% band);

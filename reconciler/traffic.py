@@ -21,10 +21,12 @@ held-out half of the eighth session; judged before and after that session's chan
 failures named, it joined the calibration set in the tenth. The sixth set (`SIXTH`,
 `traffic_sixth.py`) was the held-out half of the tenth session; judged before and after
 that session's changes, its failures named, it joined the calibration set in the
-eleventh. The seventh set (`SEVENTH`, `traffic_seventh.py`) is the held-out half: written
-and committed before any tuning against it. A held-out model is never moved into the tuned
-half; when the seventh set is spent in turn, an eighth set comes first, and the README says
-so.
+eleventh. The seventh set (`SEVENTH`, `traffic_seventh.py`) was the held-out half of the
+eleventh session; judged before and after that session's changes, it joined the
+calibration set at the end of it. The eighth set (`EIGHTH`, `traffic_eighth.py`) is the
+held-out half: written and committed before any tuning against it, and not yet run. A
+held-out model is never moved into the tuned half; when the eighth set is spent in turn, a
+ninth set comes first, and the README says so.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
+from meterwise.reconciler import traffic_eighth as t8
 from meterwise.reconciler import traffic_fifth as t5
 from meterwise.reconciler import traffic_fourth as t4
 from meterwise.reconciler import traffic_models as tm
@@ -149,7 +152,7 @@ SIXTH: tuple[TrafficModel, ...] = (
     TrafficModel("store feature", t6.store_feature, "cometchat", "CometChat, install burst"),
 )
 
-# The seventh set (`traffic_seventh.py`), fixed before any tuning against it: all held out.
+# The seventh set (`traffic_seventh.py`): held out in the eleventh session, calibration since.
 SEVENTH: tuple[TrafficModel, ...] = (
     TrafficModel("alternating teams", t7.alternating_teams, "jaas", "closed, fortnightly"),
     TrafficModel("monthly check-ins", t7.monthly_check_ins, "jaas", "closed, once a cycle"),
@@ -165,9 +168,23 @@ SEVENTH: tuple[TrafficModel, ...] = (
     TrafficModel("term start", t7.term_start, "jaas", "closed, holiday then term"),
 )
 
+# The eighth set (`traffic_eighth.py`), fixed before any tuning against it: all held out.
+EIGHTH: tuple[TrafficModel, ...] = (
+    TrafficModel("four on four off", t8.four_on_four_off, "jaas", "closed, 8-day rota"),
+    TrafficModel("ci bots", t8.ci_bots, "jaas", "fresh ids every run"),
+    TrafficModel("match days", t8.match_days, "cometchat", "CometChat, weekly crowd"),
+    TrafficModel("seat cap", t8.seat_cap, "jaas", "linear growth to a hard cap"),
+    TrafficModel("push campaigns", t8.push_campaigns, "events", "calendar month, pushes"),
+    TrafficModel("pareto meetings", t8.pareto_meetings, "jaas", "heavy-tailed one-offs"),
+    TrafficModel("streak players", t8.streak_players, "events", "calendar month, streaks"),
+    TrafficModel("product recall", t8.product_recall, "cometchat", "CometChat, decaying flood"),
+    TrafficModel("weekly therapy", t8.weekly_therapy, "jaas", "weekly slots, finite stays"),
+    TrafficModel("firmware reset", t8.firmware_reset, "jaas", "closed, ids renewed once"),
+)
+
 # Each role's sets, named once: moving a set to the calibration role is one line here.
-CALIBRATION: tuple[TrafficModel, ...] = SECOND + THIRD + FOURTH + FIFTH + SIXTH
-HELD_OUT: tuple[TrafficModel, ...] = SEVENTH
+CALIBRATION: tuple[TrafficModel, ...] = SECOND + THIRD + FOURTH + FIFTH + SIXTH + SEVENTH
+HELD_OUT: tuple[TrafficModel, ...] = EIGHTH
 EVERY: tuple[TrafficModel, ...] = SUITE + CALIBRATION + HELD_OUT
 MODELS: dict[str, Model] = {m.name: m.generate for m in EVERY}
 
@@ -182,8 +199,8 @@ def split() -> dict[str, str]:
     held-out half until 2026-12-02: evaluated for four sessions, its failures known, so it
     no longer tests anything and may be tuned on). The second set (the fifth session's
     held-out set), the third (the sixth session's), the fourth (the seventh's), the fifth
-    (the eighth's) and the sixth (the tenth's) are "calibration" as a whole; the seventh set
-    is all "held-out"."""
+    (the eighth's), the sixth (the tenth's) and the seventh (the eleventh's) are
+    "calibration" as a whole; the eighth set is all "held-out"."""
     ranked = sorted(m.name for m in SUITE)
     halves = {name: "tune" if i % 2 == 0 else "spent" for i, name in enumerate(ranked)}
     return (
