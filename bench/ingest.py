@@ -4,8 +4,8 @@ Both run under the same gunicorn settings and are driven alternately with the sa
 pre-signed USAGE deliveries (unique idempotency keys, so every one of ours is a real insert).
 Uses wrk when installed, else a Python multi-process load generator. Prints requests/s for
 each, the ratio (target >= 0.7, stretch 0.8), p50/p99 latency and the servers' CPU per
-request (user + system of every process of each server: master, workers, scheduler child),
-per setup:
+request (user + system of every process of each server: master, workers, scheduler child;
+not the PostgreSQL server's), per setup:
 
 - ``sqlite``: one host on a SQLite file;
 - ``postgresql``: one host on a PostgreSQL server this bench starts (loopback, fsync on);
