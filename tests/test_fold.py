@@ -166,7 +166,8 @@ def assert_rollups_match(store, settings, account, data) -> None:
             refresh(conn, account)
         again = [run_sql(settings, f"SELECT * FROM {t} ORDER BY 1, 2, 3, 4") for t in ROLLUPS]
         assert again == kept
-    sql = "SELECT DISTINCT cycle_start_ms FROM entity_first_seen WHERE account = ?"
+    # in order: hypothesis replays an example and must draw the same values in the same order
+    sql = "SELECT DISTINCT cycle_start_ms FROM entity_first_seen WHERE account = ? ORDER BY 1"
     cycles = [r[0] for r in run_sql(settings, sql, (account,))]
     for cycle in cycles:
         before = cycle + data.draw(st.integers(0, 32 * 86_400_000), label="before")
