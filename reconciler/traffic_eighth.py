@@ -16,11 +16,7 @@ from __future__ import annotations
 import random
 from datetime import datetime
 
-from meterwise.reconciler.traffic_models import Day, weekday_of
-
-
-def _share(people: list[str], p: float, rng: random.Random) -> list[str]:
-    return [x for x in people if rng.random() < p]
+from meterwise.reconciler.traffic_models import Day, attend, weekday_of
 
 
 def four_on_four_off(start: datetime, days: int, rng: random.Random) -> list[Day]:
@@ -33,9 +29,9 @@ def four_on_four_off(start: datetime, days: int, rng: random.Random) -> list[Day
     out: list[Day] = []
     for d in range(days):
         on = [c for c in range(4) if ((d + phase + 2 * c) % 8) < 4]
-        today = [x for c in on for x in _share(crews[c], 0.9, rng)]
+        today = [x for c in on for x in attend(crews[c], 0.9, rng)]
         if weekday_of(start, d) < 5:
-            today += _share(managers, 0.8, rng)
+            today += attend(managers, 0.8, rng)
         out.append(today)
     return out
 
@@ -51,7 +47,7 @@ def ci_bots(start: datetime, days: int, rng: random.Random) -> list[Day]:
         weekday = weekday_of(start, d) < 5
         runs = rng.randint(busy // 2, busy) if weekday else rng.randint(0, quiet)
         bots = [f"ci-{d}-{r}-{b}" for r in range(runs) for b in range(rng.randint(2, 5))]
-        out.append(bots + (_share(engineers, 0.7, rng) if weekday else []))
+        out.append(bots + (attend(engineers, 0.7, rng) if weekday else []))
     return out
 
 
@@ -73,7 +69,7 @@ def match_days(start: datetime, days: int, rng: random.Random) -> list[Day]:
         if weekday_of(start, d) == 5:
             out.append([f for f in base if rng.random() < loyalty[f]])
         else:
-            out.append(_share(base, talk, rng))
+            out.append(attend(base, talk, rng))
     return out
 
 
@@ -90,7 +86,7 @@ def seat_cap(start: datetime, days: int, rng: random.Random) -> list[Day]:
             continue
         fresh = [f"sc-{len(users) + i}" for i in range(max(0, min(rate, cap - len(users))))]
         users += fresh
-        out.append(_share(users[: len(users) - len(fresh)], 0.7, rng) + fresh)
+        out.append(attend(users[: len(users) - len(fresh)], 0.7, rng) + fresh)
     return out
 
 
@@ -110,7 +106,7 @@ def push_campaigns(start: datetime, days: int, rng: random.Random) -> list[Day]:
                 pull[day] = pull.get(day, 0.0) + lift
                 pull[day + 1] = pull.get(day + 1, 0.0) + lift / 2
         members += [f"pc-{d}-{i}" for i in range(rng.randint(10, 40))]
-        out.append(_share(members, min(0.9, base + pull.pop(d, 0.0)), rng))
+        out.append(attend(members, min(0.9, base + pull.pop(d, 0.0)), rng))
     return out
 
 
@@ -125,7 +121,7 @@ def pareto_meetings(start: datetime, days: int, rng: random.Random) -> list[Day]
         if weekday_of(start, d) >= 5:
             out.append([])
             continue
-        today = _share(hosts, 0.8, rng)
+        today = attend(hosts, 0.8, rng)
         for m in range(rng.randint(per_day // 2, per_day)):
             size = min(3000, int(3 * rng.paretovariate(shape)))
             today += [f"pm-{d}-{m}-{i}" for i in range(size)]
@@ -145,7 +141,7 @@ def streak_players(start: datetime, days: int, rng: random.Random) -> list[Day]:
         today = [f"sp-{d}-{i}" for i in range(rng.randint(daily // 2, daily * 3 // 2))]
         keep = {p: n for p, n in streak.items() if rng.random() < min(0.95, 0.45 + 0.05 * n)}
         lapsed += [p for p in streak if p not in keep]
-        back = _share(lapsed, 0.02, rng)
+        back = attend(lapsed, 0.02, rng)
         returned = set(back)
         lapsed = [p for p in lapsed if p not in returned]
         streak = {p: n + 1 for p, n in keep.items()} | {p: 1 for p in today + back}
@@ -170,7 +166,7 @@ def product_recall(start: datetime, days: int, rng: random.Random) -> list[Day]:
         for c in fresh:
             if rng.random() < 1 / 3:
                 back.setdefault(d + rng.randint(1, 7), []).append(c)
-        out.append(_share(agents, 0.85, rng) + fresh + back.pop(d, []))
+        out.append(attend(agents, 0.85, rng) + fresh + back.pop(d, []))
     return out
 
 
@@ -190,7 +186,7 @@ def weekly_therapy(start: datetime, days: int, rng: random.Random) -> list[Day]:
             out.append([])
             continue
         seen = [p for p, slot, end in patients if slot == wd and d <= end and rng.random() < 0.9]
-        out.append(_share(therapists, 0.9, rng) + seen)
+        out.append(attend(therapists, 0.9, rng) + seen)
         patients = [x for x in patients if x[2] >= d]
     return out
 
@@ -209,5 +205,5 @@ def firmware_reset(start: datetime, days: int, rng: random.Random) -> list[Day]:
             out.append([])
             continue
         ids = [f"{k}-new" if d >= update and i in renamed else k for i, k in enumerate(kiosks)]
-        out.append(_share(ids, 0.95, rng))
+        out.append(attend(ids, 0.95, rng))
     return out

@@ -82,7 +82,7 @@ def school_holidays(start: datetime, days: int, rng: random.Random) -> list[Day]
     pupils = [f"pu-{i}" for i in range(rng.randint(300, 900))]
     teachers = [f"te-{i}" for i in range(rng.randint(30, 70))]
     off = days - 30 + rng.randint(5, 18)
-    keen = set(rng.sample(pupils, len(pupils) // 10))
+    keen = rng.sample(pupils, len(pupils) // 10)  # a list: a set's order changes per process
     out: list[Day] = []
     for d in range(days):
         if weekday_of(start, d) >= 5:

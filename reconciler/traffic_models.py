@@ -19,14 +19,15 @@ def weekday_of(start: datetime, day: int) -> int:
     return (start + timedelta(days=day)).weekday()
 
 
-def _attend(members: list[str], share: float, rng: random.Random) -> list[str]:
+def attend(members: list[str], share: float, rng: random.Random) -> list[str]:
+    """Those of ``members`` who come today, each with chance ``share``."""
     return [m for m in members if rng.random() < share]
 
 
 def stable_team(start: datetime, days: int, rng: random.Random) -> list[Day]:
     """A closed team of 60-140 who meet every weekday; each attends 90% of meetings."""
     team = [f"team-{i}" for i in range(rng.randint(60, 140))]
-    return [[] if weekday_of(start, d) >= 5 else _attend(team, 0.9, rng) for d in range(days)]
+    return [[] if weekday_of(start, d) >= 5 else attend(team, 0.9, rng) for d in range(days)]
 
 
 def classes(start: datetime, days: int, rng: random.Random) -> list[Day]:
@@ -38,7 +39,7 @@ def classes(start: datetime, days: int, rng: random.Random) -> list[Day]:
         lesson_days = set(rng.sample(range(5), 2))
         for d in range(days):
             if weekday_of(start, d) in lesson_days:
-                out[d] += _attend(students, 0.85, rng)
+                out[d] += attend(students, 0.85, rng)
     return out
 
 
@@ -57,7 +58,7 @@ def steady_growth(start: datetime, days: int, rng: random.Random) -> list[Day]:
     out = []
     for d in range(days):
         fresh = [f"new-{d}-{i}" for i in range(per_day)]
-        out.append(_attend(users, 0.7, rng) + fresh)
+        out.append(attend(users, 0.7, rng) + fresh)
         users += fresh
     return out
 
@@ -69,7 +70,7 @@ def exponential_growth(start: datetime, days: int, rng: random.Random) -> list[D
     out = []
     for d in range(days):
         fresh = [f"x-{d}-{i}" for i in range(int(rate * growth**d + rng.random()))]
-        out.append(_attend(users, 0.5, rng) + fresh)
+        out.append(attend(users, 0.5, rng) + fresh)
         users += fresh
     return out
 
@@ -78,7 +79,7 @@ def team_and_guests(start: datetime, days: int, rng: random.Random) -> list[Day]
     """A team of 30-80 meeting daily plus a stream of one-off guests (1-7 a day)."""
     team = [f"team-{i}" for i in range(rng.randint(30, 80))]
     return [
-        _attend(team, 0.9, rng) + [f"guest-{d}-{i}" for i in range(rng.randint(1, 7))]
+        attend(team, 0.9, rng) + [f"guest-{d}-{i}" for i in range(rng.randint(1, 7))]
         for d in range(days)
     ]
 
@@ -91,7 +92,7 @@ def weekly_seasonality(start: datetime, days: int, rng: random.Random) -> list[D
     for d in range(days):
         weekend = weekday_of(start, d) >= 5
         guests = rng.randint(0, 4) if weekend else rng.randint(8, 16)
-        present = _attend(staff, 0.15 if weekend else 0.9, rng)
+        present = attend(staff, 0.15 if weekend else 0.9, rng)
         out.append(present + [f"cust-{d}-{i}" for i in range(guests)])
     return out
 
@@ -107,7 +108,7 @@ def holidays_and_gaps(start: datetime, days: int, rng: random.Random) -> list[Da
         if d in holidays or weekday_of(start, d) >= 5 or rng.random() < 0.05:
             out.append([])
             continue
-        out.append(_attend(team, 0.85, rng) + [f"c-{d}-{i}" for i in range(rng.randint(3, 6))])
+        out.append(attend(team, 0.85, rng) + [f"c-{d}-{i}" for i in range(rng.randint(3, 6))])
     return out
 
 
@@ -119,7 +120,7 @@ def decline_and_churn(start: datetime, days: int, rng: random.Random) -> list[Da
     for d in range(days):
         users = [u for u in users if rng.random() > 0.02]
         fresh = [f"s-{d}-{i}" for i in range(int(6 * 0.97**d + rng.random()))]
-        out.append(_attend(users, 0.4, rng) + fresh)
+        out.append(attend(users, 0.4, rng) + fresh)
         users += fresh
     return out
 
@@ -135,7 +136,7 @@ def mid_cycle_spike(start: datetime, days: int, rng: random.Random) -> list[Day]
         guests = [f"guest-{d}-{i}" for i in range(rng.randint(0, 4))]
         if d in (spike, spike + 1):
             guests += [f"event-{d}-{i}" for i in range(size)]
-        out.append(_attend(team, 0.85, rng) + guests)
+        out.append(attend(team, 0.85, rng) + guests)
     return out
 
 
@@ -147,7 +148,7 @@ def recurring_webinars(start: datetime, days: int, rng: random.Random) -> list[D
     past: list[str] = []
     out = []
     for d in range(days):
-        today = _attend(hosts, 0.95, rng) if weekday_of(start, d) < 5 else []
+        today = attend(hosts, 0.95, rng) if weekday_of(start, d) < 5 else []
         if weekday_of(start, d) == weekday:
             size = rng.randint(60, 200)
             fresh = [f"w-{d}-{i}" for i in range(int(size * 0.7))]
@@ -166,9 +167,9 @@ def step_change(start: datetime, days: int, rng: random.Random) -> list[Day]:
     big = [f"big-{i}" for i in range(rng.randint(150, 400))]
     out = []
     for d in range(days):
-        today = _attend(base, 0.9, rng)
+        today = attend(base, 0.9, rng)
         if d >= step and weekday_of(start, d) < 5:
-            today += big if d == step else _attend(big, 0.8, rng)
+            today += big if d == step else attend(big, 0.8, rng)
         out.append(today)
     return out
 
@@ -184,7 +185,7 @@ def saturating_rollout(start: datetime, days: int, rng: random.Random) -> list[D
         target = int(staff / (1 + math.exp(-(d - centre) / width)))
         fresh = [f"staff-{i}" for i in range(len(adopters), max(len(adopters), target))]
         weekday = weekday_of(start, d) < 5
-        out.append((_attend(adopters, 0.75, rng) + fresh) if weekday else [])
+        out.append((attend(adopters, 0.75, rng) + fresh) if weekday else [])
         if weekday:
             adopters += fresh
     return out

@@ -18,11 +18,7 @@ import math
 import random
 from datetime import datetime
 
-from meterwise.reconciler.traffic_models import Day, weekday_of
-
-
-def _share(people: list[str], p: float, rng: random.Random) -> list[str]:
-    return [x for x in people if rng.random() < p]
+from meterwise.reconciler.traffic_models import Day, attend, weekday_of
 
 
 def alternating_teams(start: datetime, days: int, rng: random.Random) -> list[Day]:
@@ -38,7 +34,7 @@ def alternating_teams(start: datetime, days: int, rng: random.Random) -> list[Da
             out.append([])
             continue
         team = a if ((d + shift) // 7) % 2 == 0 else b
-        out.append(_share(leads, 0.9, rng) + _share(team, 0.85, rng))
+        out.append(attend(leads, 0.9, rng) + attend(team, 0.85, rng))
     return out
 
 
@@ -62,7 +58,7 @@ def monthly_check_ins(start: datetime, days: int, rng: random.Random) -> list[Da
         if weekday_of(start, d) >= 5:
             out.append([])
             continue
-        out.append(_share(managers, 0.95, rng) + pending.pop(d, []))
+        out.append(attend(managers, 0.95, rng) + pending.pop(d, []))
     return out
 
 
@@ -144,7 +140,7 @@ def marketplace_chat(start: datetime, days: int, rng: random.Random) -> list[Day
                     follow.setdefault(d + k, []).append(b)
             if rng.random() < 0.05:
                 follow.setdefault(d + rng.randint(25, 35), []).append(b)
-        today = _share(sellers, 0.4 if weekend else 0.7, rng) + buyers
+        today = attend(sellers, 0.4 if weekend else 0.7, rng) + buyers
         out.append(today + sorted(set(follow.pop(d, []))))
     return out
 
@@ -163,7 +159,7 @@ def device_fleet(start: datetime, days: int, rng: random.Random) -> list[Day]:
             fleet += [f"df-{d}-{i}" for i in range(size)]
             next_batch = d + rng.randint(7, 21)
         fleet = [x for x in fleet if rng.random() >= loss]
-        out.append(_share(fleet, 0.95, rng))
+        out.append(attend(fleet, 0.95, rng))
     return out
 
 
@@ -200,7 +196,7 @@ def term_start(start: datetime, days: int, rng: random.Random) -> list[Day]:
         if weekday_of(start, d) >= 5:
             out.append([])
         elif into >= 60 - holiday:
-            out.append(_share(staff, 0.5, rng))
+            out.append(attend(staff, 0.5, rng))
         else:
-            out.append(_share(teachers, 0.95, rng) + _share(students, 0.8, rng))
+            out.append(attend(teachers, 0.95, rng) + attend(students, 0.8, rng))
     return out

@@ -18,11 +18,7 @@ import math
 import random
 from datetime import datetime
 
-from meterwise.reconciler.traffic_models import Day, weekday_of
-
-
-def _share(people: list[str], p: float, rng: random.Random) -> list[str]:
-    return [x for x in people if rng.random() < p]
+from meterwise.reconciler.traffic_models import Day, attend, weekday_of
 
 
 def monthly_all_hands(start: datetime, days: int, rng: random.Random) -> list[Day]:
@@ -41,7 +37,7 @@ def monthly_all_hands(start: datetime, days: int, rng: random.Random) -> list[Da
         big = offset <= into < offset + 3 and all(
             weekday_of(start, d - k) >= 5 for k in range(1, into - offset + 1)
         )
-        out.append(_share(staff, turnout if big else daily, rng))
+        out.append(attend(staff, turnout if big else daily, rng))
     return out
 
 
@@ -81,11 +77,11 @@ def hackathon(start: datetime, days: int, rng: random.Random) -> list[Day]:
     stay = crowd[: int(len(crowd) * rng.uniform(0.1, 0.2))]
     out: list[Day] = []
     for d in range(days):
-        today = _share(regulars, 0.8, rng) if weekday_of(start, d) < 5 else []
+        today = attend(regulars, 0.8, rng) if weekday_of(start, d) < 5 else []
         if begins <= d < begins + 2:
-            today += _share(crowd, 0.9, rng)
+            today += attend(crowd, 0.9, rng)
         elif d >= begins + 2:
-            today += _share(stay, 0.2, rng)
+            today += attend(stay, 0.2, rng)
         out.append(today)
     return out
 
@@ -106,7 +102,7 @@ def flu_season(start: datetime, days: int, rng: random.Random) -> list[Day]:
         for p in fresh:
             if rng.random() < 0.4:
                 back.setdefault(d + rng.randint(5, 14), []).append(p)
-        out.append(_share(clinicians, 0.85, rng) + fresh + back.pop(d, []))
+        out.append(attend(clinicians, 0.85, rng) + fresh + back.pop(d, []))
     return out
 
 
@@ -121,7 +117,7 @@ def points_expiry(start: datetime, days: int, rng: random.Random) -> list[Day]:
     for d in range(days):
         members += [f"pe-{d}-{i}" for i in range(rng.randint(5, 20))]
         into = (d - days) % 30
-        out.append(_share(members, rush if into >= 30 - window else base, rng))
+        out.append(attend(members, rush if into >= 30 - window else base, rng))
     return out
 
 
@@ -156,7 +152,7 @@ def weekday_and_weekend(start: datetime, days: int, rng: random.Random) -> list[
     out = []
     for d in range(days):
         if weekday_of(start, d) < 5:
-            out.append(_share(staff, 0.85, rng))
+            out.append(attend(staff, 0.85, rng))
         else:
             picks = {f"wc-{int(crowd ** rng.random()) - 1}" for _ in range(per_day)}
             out.append(sorted(picks))
@@ -173,7 +169,7 @@ def tutoring_packages(start: datetime, days: int, rng: random.Random) -> list[Da
     for d in range(days):
         for i in range(rng.randint(max(0, daily - 3), daily + 3)):
             students[f"ts-{d}-{i}"] = [rng.randint(8, 12), rng.randint(2, 3)]
-        today = _share(tutors, 0.9, rng) if weekday_of(start, d) < 5 else []
+        today = attend(tutors, 0.9, rng) if weekday_of(start, d) < 5 else []
         for s, plan in list(students.items()):
             if rng.random() < plan[1] / 7:
                 today.append(s)
@@ -203,7 +199,7 @@ def regional_launch(start: datetime, days: int, rng: random.Random) -> list[Day]
         else:
             fresh = []
         known = region[: len(region) - len(fresh)]  # the region's users before today
-        out.append(_share(home, 0.1, rng) + fresh + _share(known, 0.1, rng))
+        out.append(attend(home, 0.1, rng) + fresh + attend(known, 0.1, rng))
     return out
 
 
