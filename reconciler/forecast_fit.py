@@ -32,6 +32,7 @@ BAND_SCALE = 1.0  # the posterior's 10-90% spread as it is (0.6 covered 47% on t
 DISCREPANCY = 0.15  # no model is the traffic: this share of what is to come, as doubt
 STREAM_GAIN = 1.0  # log-likelihood gain per weekday the stream's own shape must bring
 STREAM_SHARE = 0.5  # the stream's own weekday shape where it brings this share of newcomers
+LEVEL_WEIGHT = 4.0  # prior odds for a stream that neither grows nor fades (Occam's razor)
 SPIKE = 5.0  # a day above this many times the usual rate (plus 5) is capped for the fit
 
 
@@ -51,6 +52,7 @@ G_GRID = np.linspace(-0.15, 0.12, 10)  # the stream's daily growth rates conside
 K_GRID = np.geomspace(0.08, 3.0, 8)  # the discovery's daily decay rates considered
 _GK = np.meshgrid(G_GRID, K_GRID, indexing="ij")  # (G, K) for populations and streams
 _G1 = np.meshgrid(G_GRID, np.array([1.0]), indexing="ij")  # (G, 1) for sums
+_LEVEL, _LEVEL1 = (np.isclose(grid[0], 0.0) for grid in (_GK, _G1))  # the level stream
 # Fixed draws: the same inputs give the same band, and no generator is built per call.
 _RNG = np.random.default_rng(20261202)
 _UNIFORM, _NORMAL = np.sort(_RNG.random(DRAWS)), _RNG.standard_normal(DRAWS)
@@ -189,6 +191,10 @@ def fit_rate(
     resid = (yv - mu[best]) ** 2 / mu[best]
     dispersion = max(1.0, float(np.sum(resid)) / max(1, len(y) - params))
     prior = -(g**2) / (2 * (G_SD if discovery else G_SD_SUM) ** 2)
+    # A level stream (g = 0) is one hypothesis against a spread of growth rates: it gets
+    # prior odds of its own, so growth must be shown by the days, not by their noise (a
+    # steady sign-up stream read 3% a day of growth from its first week's ramp).
+    prior = prior + np.where(_LEVEL if discovery else _LEVEL1, math.log(LEVEL_WEIGHT), 0.0)
     if discovery:
         prior = prior - (np.log(k) - K_MEAN) ** 2 / (2 * K_SD**2)
     logw = (ll - ll.max()) / dispersion + prior

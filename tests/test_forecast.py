@@ -125,10 +125,13 @@ def test_the_band_is_the_calibrated_band_of_the_fit(monkeypatch):
 
 def test_the_tuned_models_beat_the_linear_run_rate_at_day_ten():
     # The tuned half only (bench/forecast.py reports the held-out half, through storage).
-    # A step change and a spike still to come are unknowable at day 10: left out here.
+    # A step change and a spike still to come are unknowable at day 10: left out here. So is
+    # growth of 2-4% a day from 3 new users a day in a first cycle: by day 10 it is under one
+    # day's noise and reads as a level stream; with a cycle of history it is seen (below).
     halves = split()
+    unknowable = ("step change", "mid-cycle spike", "exponential growth")
     for name, model in MODELS.items():
-        if halves[name] != "tune" or name in ("step change", "mid-cycle spike"):
+        if halves[name] != "tune" or name in unknowable:
             continue
         ours, linear = [], []
         for seed in range(5):
@@ -139,6 +142,24 @@ def test_the_tuned_models_beat_the_linear_run_rate_at_day_ten():
             ours.append(abs(float(f.value) - final) / final)
             linear.append(abs(linear_forecast(sum(new[:10]), CYCLE, at(10)) - final) / final)
         assert sum(ours) < sum(linear), (name, ours, linear)  # the mean error of 5 seeds
+    ours, linear = [], []
+    for seed in range(5):  # exponential growth with the cycle before as history
+        days = MODELS["exponential growth"](START - timedelta(days=30), 60, random.Random(seed))
+        before, (new, activity, final) = daily_series(days[:30])[0], daily_series(days[30:])
+        f = forecast_distinct(
+            "mau",
+            sum(new[:10]),
+            new[:10],
+            activity[:10],
+            CYCLE,
+            at(10),
+            UTC,
+            None,
+            history_new=[((START - timedelta(days=30)).weekday(), tuple(before))],
+        )
+        ours.append(abs(float(f.value) - final) / final)
+        linear.append(abs(linear_forecast(sum(new[:10]), CYCLE, at(10)) - final) / final)
+    assert sum(ours) < sum(linear), (ours, linear)
 
 
 def test_the_split_is_fixed_and_holds_the_eighth_set_out():
@@ -360,3 +381,15 @@ def test_every_traffic_model_is_the_same_in_every_process():
         for seed in ("1", "2")
     ]
     assert runs[0].count("\n") == len(MODELS) and runs[0] == runs[1]
+
+
+def test_a_level_stream_with_a_slow_first_week_is_not_read_as_growth():
+    from meterwise.reconciler.forecast_fit import G_GRID
+
+    assert np.isclose(G_GRID, 0.0).sum() == 1  # the level stream is one of the hypotheses
+    # A team of 40, then about ten sign-ups a day: the first days a little slower.
+    new = [40, 7, 9, 10, 8, 11, 10, 9, 10, 11]
+    f = forecast_distinct("mau", sum(new), new, [40.0] * 10, CYCLE, at(10), UTC, None)
+    level = sum(new) + 20 * 10
+    assert abs(int(f.value) - level) <= 0.1 * level  # without the level's odds: 417, 28% high
+    assert f.low <= level <= f.high
